@@ -1,0 +1,1 @@
+"""Headless faces of Dia Studio: one module per `main.py` subcommand."""

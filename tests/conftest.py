@@ -1,0 +1,41 @@
+"""Shared fixtures: the tiny Dia checkpoints and tiny DAC copied from ../shared/fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the network
+
+DATA = Path(__file__).parent / "data"
+TINY_MODEL = DATA / "dia-tiny"
+TINY_MODEL_HF = DATA / "dia-tiny-hf"
+TINY_DAC = DATA / "dac-tiny" / "weights.pth"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    return TINY_MODEL
+
+
+@pytest.fixture(scope="session")
+def tiny_dac_path() -> Path:
+    return TINY_DAC
+
+
+@pytest.fixture(scope="session")
+def tiny_engine():
+    """The tiny random Dia with the tiny DAC, on the CPU in float32 (shared: loading is the slow part)."""
+    from dia_engine import DiaEngine
+
+    return DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype="float32", codec=str(TINY_DAC))
+
+
+@pytest.fixture(scope="session")
+def tiny_engine_codes_only():
+    from dia_engine import DiaEngine
+
+    return DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype="float32", codec=None)
