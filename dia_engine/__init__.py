@@ -1,0 +1,22 @@
+"""Dia 1.6B inference in PyTorch: load the official checkpoints, encode voices, generate dialogue."""
+
+from .engine import DiaEngine, combine_voices
+from .errors import AudioInputError, DiaEngineError, GenerationOutOfMemory, ModelLoadError
+from .text import text_byte_length
+from .types import (
+    FRAMES_PER_SECOND,
+    HOP_LENGTH,
+    NUM_CHANNELS,
+    SAMPLE_RATE,
+    GenerationRequest,
+    GenerationResult,
+    Progress,
+    SamplingParams,
+    VoicePrompt,
+)
+
+__all__ = [
+    "AudioInputError", "DiaEngine", "DiaEngineError", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
+    "GenerationRequest", "GenerationResult", "HOP_LENGTH", "ModelLoadError", "NUM_CHANNELS", "Progress",
+    "SAMPLE_RATE", "SamplingParams", "VoicePrompt", "combine_voices", "text_byte_length",
+]

@@ -1,0 +1,182 @@
+"""The Dia encoder-decoder transformer: layers and forward math, parity-exact with the reference.
+
+Weights use the transformers layout (`nn.Linear` weights are [out, in]); `checkpoint.py` maps the nari
+layout onto it. Notable reference details kept here on purpose:
+- attention has no 1/sqrt(d) scale (scale=1.0), and no biases anywhere;
+- RMSNorm normalises in fp32, rounds to the input dtype, then multiplies by an fp32 weight;
+- half-split ("rotate_half") RoPE in fp32 with angle = position / timescale (a division);
+- cross-attention has no RoPE (0626 weights);
+- the decoder input sums the 9 channel embeddings one after another in the compute dtype;
+- logits are computed from the final norm cast to the compute dtype and returned in fp32.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import DecoderConfig, DiaConfig, EncoderConfig
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim, dtype=torch.float32))  # stays fp32, like the reference
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        normed = (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype)
+        return normed * self.weight  # type promotion gives fp32
+
+
+class RotaryEmbedding(nn.Module):
+    def __init__(self, head_dim: int, theta: float):
+        super().__init__()
+        self.theta = theta
+        fraction = 2.0 * torch.arange(0, head_dim // 2, dtype=torch.float32) / head_dim
+        self.register_buffer("timescale", theta**fraction, persistent=False)
+
+    def forward(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """x: [B, T, H, D]; positions: [B, T] (any numeric dtype)."""
+        angle = positions.float().unsqueeze(-1) / self.timescale  # [B, T, D/2]
+        sin = torch.sin(angle).unsqueeze(-2)
+        cos = torch.cos(angle).unsqueeze(-2)
+        x1, x2 = torch.chunk(x.float(), 2, dim=-1)
+        return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1).to(x.dtype)
+
+
+class MLP(nn.Module):
+    def __init__(self, hidden: int, intermediate: int):
+        super().__init__()
+        self.gate_up_proj = nn.Linear(hidden, 2 * intermediate, bias=False)
+        self.down_proj = nn.Linear(intermediate, hidden, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
+        return self.down_proj((F.silu(gate) * up).to(x.dtype))
+
+
+class Attention(nn.Module):
+    """Projections of one attention block. `attend` does the (optionally grouped-query) attention."""
+
+    def __init__(self, q_in: int, kv_in: int, out: int, num_heads: int, num_kv_heads: int, head_dim: int):
+        super().__init__()
+        self.num_heads, self.num_kv_heads, self.head_dim = num_heads, num_kv_heads, head_dim
+        self.q_proj = nn.Linear(q_in, num_heads * head_dim, bias=False)
+        self.k_proj = nn.Linear(kv_in, num_kv_heads * head_dim, bias=False)
+        self.v_proj = nn.Linear(kv_in, num_kv_heads * head_dim, bias=False)
+        self.o_proj = nn.Linear(num_heads * head_dim, out, bias=False)
+
+    def project_q(self, x: torch.Tensor) -> torch.Tensor:  # [B, T, in] -> [B, T, H, D]
+        return self.q_proj(x).unflatten(-1, (self.num_heads, self.head_dim))
+
+    def project_kv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # -> 2 x [B, T, Hkv, D]
+        shape = (self.num_kv_heads, self.head_dim)
+        return self.k_proj(x).unflatten(-1, shape), self.v_proj(x).unflatten(-1, shape)
+
+    def attend(self, q, k, v, mask: torch.Tensor | None = None, causal: bool = False) -> torch.Tensor:
+        """q: [B, H, T, D]; k, v: [B, Hkv, S, D] -> output projected back to [B, T, out]."""
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=causal, scale=1.0, enable_gqa=self.num_heads != self.num_kv_heads
+        )
+        return self.o_proj(out.transpose(1, 2).flatten(2))
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, cfg: EncoderConfig):
+        super().__init__()
+        d = cfg.hidden_size
+        self.pre_sa_norm = RMSNorm(d, cfg.norm_eps)
+        self.self_attention = Attention(d, d, d, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim)
+        self.post_sa_norm = RMSNorm(d, cfg.norm_eps)
+        self.mlp = MLP(d, cfg.intermediate_size)
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: EncoderConfig):
+        super().__init__()
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.num_layers))
+        self.norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
+        self.rope = RotaryEmbedding(cfg.head_dim, cfg.rope_theta)
+
+    def forward(self, tokens: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens: [B, T] byte ids; valid: [B, T] bool (None: every position is real text)."""
+        cd = self.embedding.weight.dtype
+        x = self.embedding(tokens)
+        positions = torch.arange(tokens.shape[1], device=tokens.device, dtype=torch.float32).expand(tokens.shape)
+        mask = None if valid is None else (valid[:, :, None] & valid[:, None, :]).unsqueeze(1)
+        for layer in self.layers:
+            sa = layer.self_attention
+            h = layer.pre_sa_norm(x).to(cd)
+            q = self.rope(sa.project_q(h), positions).transpose(1, 2)
+            k, v = sa.project_kv(h)
+            k = self.rope(k, positions).transpose(1, 2)
+            x = x + sa.attend(q, k, v.transpose(1, 2), mask)
+            x = x + layer.mlp(layer.post_sa_norm(x).to(cd))
+        return self.norm(x).to(cd)
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, cfg: DecoderConfig, encoder_hidden: int):
+        super().__init__()
+        d = cfg.hidden_size
+        self.pre_sa_norm = RMSNorm(d, cfg.norm_eps)
+        self.self_attention = Attention(d, d, d, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim)
+        self.pre_ca_norm = RMSNorm(d, cfg.norm_eps)
+        self.cross_attention = Attention(
+            d, encoder_hidden, d, cfg.cross_num_heads, cfg.cross_num_heads, cfg.cross_head_dim
+        )
+        self.pre_mlp_norm = RMSNorm(d, cfg.norm_eps)
+        self.mlp = MLP(d, cfg.intermediate_size)
+
+
+class ChannelEmbeddings(nn.Module):
+    """The 9 per-channel tables stacked into one [C*V, D] table (transformers layout)."""
+
+    def __init__(self, num_channels: int, vocab_size: int, hidden: int):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.embed = nn.Embedding(num_channels * vocab_size, hidden)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens: [B, T, C] -> [B, T, D], summed channel by channel in the compute dtype."""
+        x = self.embed(tokens[..., 0])
+        for c in range(1, tokens.shape[-1]):
+            x = x + self.embed(tokens[..., c] + c * self.vocab_size)
+        return x
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: DecoderConfig, encoder_hidden: int):
+        super().__init__()
+        self.cfg = cfg
+        self.embeddings = ChannelEmbeddings(cfg.num_channels, cfg.vocab_size, cfg.hidden_size)
+        self.layers = nn.ModuleList(DecoderLayer(cfg, encoder_hidden) for _ in range(cfg.num_layers))
+        self.norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
+        self.rope = RotaryEmbedding(cfg.head_dim, cfg.rope_theta)
+
+
+class DiaModel(nn.Module):
+    """Parameters and the per-block math. The generation loop lives in `decoding.py`."""
+
+    def __init__(self, cfg: DiaConfig):
+        super().__init__()
+        self.config = cfg
+        self.encoder = Encoder(cfg.encoder)
+        self.decoder = Decoder(cfg.decoder, cfg.encoder.hidden_size)
+        self.logits_dense = nn.Linear(
+            cfg.decoder.hidden_size, cfg.decoder.num_channels * cfg.decoder.vocab_size, bias=False
+        )
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        return self.logits_dense.weight.dtype
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Final norm and projection: [B, T, D] -> fp32 [B, T, C, V]."""
+        h = self.decoder.norm(x).to(self.compute_dtype)
+        dec = self.config.decoder
+        return self.logits_dense(h).float().unflatten(-1, (dec.num_channels, dec.vocab_size))

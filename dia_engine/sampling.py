@@ -1,0 +1,68 @@
+"""Choosing the next token of every channel from guided logits (reference 0626 rules), row by row.
+
+Each slot has its own parameters and its own random stream, and every operation works along the
+vocabulary axis only, so a slot's choice never depends on the other slots in the batch.
+"""
+
+from __future__ import annotations
+
+import torch
+
+NEG_INF = float("-inf")
+
+
+def _keep_top_k(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Mask everything below each row's k-th largest value. logits [S, C, V]; k [S] (long)."""
+    k_max = int(k.max())
+    top = torch.topk(logits, min(k_max, logits.shape[-1]), dim=-1).values
+    idx = (k.clamp(max=logits.shape[-1]) - 1).view(-1, 1, 1).expand(*logits.shape[:2], 1)
+    kth = top.gather(-1, idx)
+    return logits < kth
+
+
+def select_tokens(
+    cond: torch.Tensor,
+    uncond: torch.Tensor,
+    cfg_scale: torch.Tensor,
+    temperature: torch.Tensor,
+    top_p: torch.Tensor,
+    top_k: torch.Tensor,
+    uniforms: torch.Tensor,
+    eos: int,
+    pad: int,
+) -> torch.Tensor:
+    """cond/uncond: fp32 [S, C, V]; per-slot params [S]; uniforms float64 [S, C] in [0, 1). -> [S, C] long.
+
+    Rows with temperature 0 are greedy and ignore their uniforms.
+    """
+    guided = cond + cfg_scale.view(-1, 1, 1) * (cond - uncond)
+    # CFG filter: sample from the conditional logits, restricted to the top-k of the guided ones.
+    logits = cond.masked_fill(_keep_top_k(guided, top_k), NEG_INF)
+    logits[..., pad:] = NEG_INF  # PAD, BOS and the unused slot are never sampled
+    logits[:, 1:, eos:] = NEG_INF  # only channel 0 may end the speech
+    greedy = logits.argmax(-1)
+
+    scaled = logits / temperature.clamp_min(1e-6).view(-1, 1, 1)
+    # EOS rule: EOS is allowed only when it is the single most likely token, and then it is certain.
+    eos_first = greedy == eos
+    scaled[..., eos] = torch.where(eos_first, scaled[..., eos], torch.full_like(scaled[..., eos], NEG_INF))
+    scaled[..., :eos] = scaled[..., :eos].masked_fill(eos_first.unsqueeze(-1), NEG_INF)
+    scaled = scaled.masked_fill(_keep_top_k(scaled, top_k), NEG_INF)
+
+    # Top-p: drop the tail once the cumulative probability passes top_p; the crossing token stays.
+    probs = torch.softmax(scaled, dim=-1)
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+    remove_sorted = torch.cumsum(sorted_probs, dim=-1) > top_p.view(-1, 1, 1)
+    remove_sorted[..., 1:] = remove_sorted[..., :-1].clone()
+    remove_sorted[..., 0] = False
+    remove = torch.zeros_like(remove_sorted).scatter(-1, order, remove_sorted)
+    scaled = scaled.masked_fill(remove, NEG_INF)
+
+    # Inverse-CDF draw with the slot's own uniforms (the first token whose cumulative mass exceeds u).
+    probs = torch.softmax(scaled, dim=-1).double()
+    cdf = torch.cumsum(probs, dim=-1)
+    u = uniforms.to(cdf.device).unsqueeze(-1) * cdf[..., -1:]
+    drawn = (cdf <= u).sum(-1).clamp(max=cdf.shape[-1] - 1)
+    drawn_ok = probs.gather(-1, drawn.unsqueeze(-1)).squeeze(-1) > 0
+    drawn = torch.where(drawn_ok, drawn, scaled.argmax(-1))
+    return torch.where(temperature.view(-1, 1) > 0, drawn, greedy)
