@@ -1,0 +1,124 @@
+"""Waveform drawing: a min/max envelope computed once per clip, drawn per pixel column, with a playhead."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from gui import theme
+
+ENVELOPE_POINTS = 4096
+
+
+def envelope(audio: np.ndarray, points: int = ENVELOPE_POINTS) -> np.ndarray:
+    """[n, 2] (min, max) over `n <= points` equal slices of `audio`."""
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if audio.size == 0:
+        return np.zeros((0, 2), np.float32)
+    n = min(points, audio.size)
+    edges = np.linspace(0, audio.size, n + 1).astype(np.int64)
+    lo = np.minimum.reduceat(audio, edges[:-1])
+    hi = np.maximum.reduceat(audio, edges[:-1])
+    return np.stack([lo, hi], axis=1)
+
+
+def resample_envelope(env: np.ndarray, columns: int) -> np.ndarray:
+    """The envelope squeezed (or stretched) to `columns` pixel columns."""
+    if len(env) == 0 or columns <= 0:
+        return np.zeros((0, 2), np.float32)
+    edges = np.linspace(0, len(env), columns + 1).astype(np.int64)
+    edges = np.minimum(edges, len(env) - 1)
+    starts = edges[:-1]
+    lo = np.minimum.reduceat(env[:, 0], starts)
+    hi = np.maximum.reduceat(env[:, 1], starts)
+    return np.stack([lo, hi], axis=1)
+
+
+def paint_waveform(p: QPainter, rect: QRectF, env: np.ndarray, color: QColor, gain: float = 1.0) -> None:
+    """Draw an envelope into `rect` as vertical min/max strokes (one per pixel column)."""
+    columns = max(1, int(rect.width()))
+    cols = resample_envelope(env, columns)
+    if len(cols) == 0:
+        return
+    mid = rect.center().y()
+    half = rect.height() / 2 - 1
+    p.setPen(QPen(color, 1.0))
+    x0 = rect.left()
+    lo = np.clip(cols[:, 0] * gain, -1, 1)
+    hi = np.clip(cols[:, 1] * gain, -1, 1)
+    for i in range(len(cols)):
+        x = x0 + i + 0.5
+        p.drawLine(QPointF(x, mid - hi[i] * half), QPointF(x, mid - lo[i] * half - 0.5))
+
+
+class WaveformView(QWidget):
+    """One clip's waveform with a playhead; clicking asks to play from that point."""
+
+    seekRequested = Signal(float)  # seconds
+
+    def __init__(self, parent: QWidget | None = None, color: QColor = theme.ACCENT, compact: bool = False):
+        super().__init__(parent)
+        self._env = np.zeros((0, 2), np.float32)
+        self._duration = 0.0
+        self._playhead: float | None = None
+        self._color = QColor(color)
+        self._placeholder = "No audio"
+        self._compact = compact
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumHeight(28 if compact else 64)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(240, 32 if self._compact else 72)
+
+    def set_audio(self, audio: np.ndarray | None, sample_rate: int, color: QColor | None = None) -> None:
+        if audio is None or len(audio) == 0:
+            self._env, self._duration = np.zeros((0, 2), np.float32), 0.0
+        else:
+            self._env, self._duration = envelope(audio), len(audio) / sample_rate
+        if color is not None:
+            self._color = QColor(color)
+        self._playhead = None
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        self._placeholder = text
+        self.update()
+
+    @property
+    def duration(self) -> float:
+        return self._duration
+
+    def set_playhead(self, seconds: float | None) -> None:
+        self._playhead = seconds
+        self.update()
+
+    def paintEvent(self, e) -> None:  # noqa: N802 (Qt override)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        r = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        p.fillRect(r, theme.BACKGROUND)
+        p.setPen(theme.BORDER)
+        p.drawRect(r)
+        if len(self._env) == 0:
+            p.setPen(theme.TEXT_DIM)
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, self._placeholder)
+            return
+        p.setPen(QPen(theme.BORDER, 1, Qt.PenStyle.DotLine))
+        p.drawLine(QPointF(r.left(), r.center().y()), QPointF(r.right(), r.center().y()))
+        paint_waveform(p, r.adjusted(2, 3, -2, -3), self._env, self._color)
+        if self._playhead is not None and self._duration > 0:
+            x = r.left() + 2 + (r.width() - 4) * min(1.0, self._playhead / self._duration)
+            p.setPen(QPen(theme.PLAYHEAD, 1.5))
+            p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()))
+        if not self._compact:
+            p.setPen(theme.TEXT_DIM)
+            p.drawText(r.adjusted(6, 2, -6, -2), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+                       f"{self._duration:.2f} s")
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802 (Qt override)
+        if self._duration > 0 and e.button() == Qt.MouseButton.LeftButton:
+            frac = (e.position().x() - 2) / max(1.0, self.width() - 4)
+            self.seekRequested.emit(max(0.0, min(1.0, frac)) * self._duration)
