@@ -1,0 +1,151 @@
+"""Turning missing and stale lines into takes with a `dia_engine` engine.
+
+Used the same way by `render` and by the editor's worker thread:
+
+    service = GenerationService(project, engine)   # keep it: it caches the encoded voice prompt
+    jobs = service.plan()                       # missing + stale lines (or service.plan(["L3"], force=True))
+    report = service.run(jobs, on_progress=..., on_take=..., should_stop=...)
+
+Each take is written and the project saved the moment its line finishes, so stopping (or a crash) loses
+only the lines still in progress, and the next run resumes with what is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dia_engine import GenerationRequest, GenerationResult, Progress, SamplingParams
+
+from .audio import PART_CROSSFADE_MS, crossfade_join, ms_to_samples
+from .limits import seconds_budget, text_budget
+from .model import Take
+from .project import Project
+from .seeds import part_seed, seed_for_next_take
+from .split import split_for_model
+from .store import ProjectError
+from .voices import VoicePromptCache
+
+@dataclass(frozen=True)
+class LineJob:
+    """One line to generate: its seed, the fingerprint the take will carry and the model texts of its parts."""
+
+    line_id: str
+    seed: int
+    fingerprint: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GenerationProgress:
+    lines_done: int
+    lines_total: int
+    fraction: float  # 0..1 over all parts, counting decoder steps of the parts in flight
+    active_lines: tuple[str, ...]  # line ids being generated right now
+
+
+@dataclass
+class GenerationReport:
+    takes: dict[str, Take] = field(default_factory=dict)  # line id -> new take, in the order they finished
+    stopped: bool = False  # should_stop() ended the run before every job finished
+    skipped: list[str] = field(default_factory=list)  # lines deleted from the script while generating
+
+
+class GenerationService:
+    """Generates takes for a project's lines with one engine; keeps the encoded voice prompt between runs."""
+
+    def __init__(self, project: Project, engine) -> None:
+        if not getattr(engine, "has_codec", True):
+            raise ProjectError("the engine was loaded without an audio codec: takes need audio")
+        self.project = project
+        self.engine = engine
+        self._voices = VoicePromptCache(engine)
+
+    def sampling(self) -> SamplingParams:
+        return SamplingParams(**self.project.doc.sampling.model_dump())
+
+    def voice(self):
+        return self._voices.prompt(self.project.folder, self.project.doc.speakers)
+
+    def plan(self, line_ids: list[str] | None = None, *, force: bool = False) -> list[LineJob]:
+        """Jobs for `line_ids` (default: every line) that are missing or stale; with `force`, for all of them
+        (an explicit "regenerate": a pinned line then reproduces its take, others draw a new seed)."""
+        project = self.project
+        voice = self.voice()
+        transcript = voice.transcript if voice is not None else ""
+        max_bytes = text_budget(transcript, self.engine.max_text_bytes)
+        max_seconds = seconds_budget(voice.num_frames if voice is not None else 0)
+        if max_bytes < 8:
+            raise ProjectError("the voice clips' transcripts fill the model's text length: use shorter clips")
+        wanted = set(line_ids) if line_ids is not None else None
+        todo = set(project.lines_to_generate())
+        jobs = []
+        for line in project.lines:
+            if (wanted is not None and line.id not in wanted) or (not force and line.id not in todo):
+                continue
+            parsed = project.script_line(line.id)
+            parts = split_for_model(parsed.turns, max_bytes=max_bytes, max_seconds=max_seconds)
+            jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
+                                tuple(parts)))
+        return jobs
+
+    def run(
+        self,
+        jobs: list[LineJob],
+        *,
+        on_progress: Callable[[GenerationProgress], None] | None = None,
+        on_take: Callable[[str, Take], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> GenerationReport:
+        """Generate `jobs` in one batched engine call (the engine fills its batch slots as lines finish).
+
+        Each finished line becomes a take, saved at once and reported to `on_take(line_id, take)`. Callbacks
+        run on the calling thread. Engine errors (out of memory, ...) propagate; finished takes stay saved."""
+        report = GenerationReport()
+        if not jobs:
+            return report
+        sampling = self.sampling()
+        stored_sampling = self.project.doc.sampling.model_copy()
+        voice = self.voice()
+        requests = [(job, i, GenerationRequest(text, part_seed(job.seed, i), sampling, voice))
+                    for job in jobs for i, text in enumerate(job.parts)]
+        audio_parts: dict[str, dict[int, np.ndarray]] = {job.line_id: {} for job in jobs}
+        steps = [0.0] * len(requests)
+        lines_done = 0
+
+        def progress(event: Progress) -> None:
+            steps[event.index] = 1.0 if event.finished else min(1.0, event.step / max(1, event.total))
+            if on_progress:
+                active = tuple(dict.fromkeys(requests[i][0].line_id for i, s in enumerate(steps) if 0 < s < 1))
+                on_progress(GenerationProgress(lines_done, len(jobs), sum(steps) / len(requests), active))
+
+        def result(index: int, outcome: GenerationResult) -> None:
+            nonlocal lines_done
+            job, part, _request = requests[index]
+            steps[index] = 1.0
+            if outcome.audio is None:
+                raise ProjectError("the engine returned no audio: it has no codec")
+            audio_parts[job.line_id][part] = np.asarray(outcome.audio, dtype=np.float32)
+            if len(audio_parts[job.line_id]) < len(job.parts):
+                return
+            pieces = [audio_parts[job.line_id][i] for i in range(len(job.parts))]
+            take = self.project.add_take(
+                job.line_id, crossfade_join(pieces, ms_to_samples(PART_CROSSFADE_MS, outcome.sample_rate)),
+                outcome.sample_rate, seed=job.seed, sampling=stored_sampling, model_id=str(self.engine.model_id),
+                fingerprint=job.fingerprint, parts=len(job.parts))
+            lines_done += 1
+            if take is None:
+                report.skipped.append(job.line_id)
+            else:
+                report.takes[job.line_id] = take
+                if on_take:
+                    on_take(job.line_id, take)
+            if on_progress:
+                on_progress(GenerationProgress(lines_done, len(jobs), sum(steps) / len(requests), ()))
+
+        outcomes = self.engine.generate([r for _, _, r in requests], on_progress=progress, on_result=result,
+                                        should_stop=should_stop)
+        report.stopped = any(outcome is None for outcome in outcomes)
+        return report
