@@ -1,0 +1,262 @@
+"""The HTTP face of the engine: `create_app(engine, voices)` returns a FastAPI app.
+
+Endpoints: POST /generate, POST /v1/audio/speech (OpenAI-compatible), GET /v1/models, GET /voices,
+GET /health. Requests are checked here, then queued on the batch scheduler, whose engine thread serves
+concurrent requests together; the event loop only waits, so /health answers while a batch runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from dia_engine import GenerationOutOfMemory, text_byte_length
+
+from .audio_formats import FORMATS, OPENAI_PCM_SAMPLE_RATE, EncodedAudio, available_formats, encode_audio
+from .errors import ApiError, error_response, install_error_handlers
+from .scheduler import BatchScheduler, JobCancelled, QueueFull, RequestRejected, SpeechOutcome, VoiceUnavailable
+from .schemas import GenerateBody, SamplingFields, SpeechBody
+from .speech_text import dialogue_text
+from .tempo import change_tempo
+from .voices import RANDOM_VOICE, VoiceLibrary
+
+# Names OpenAI clients send; a tool configured for OpenAI works unchanged (they all mean the loaded model).
+OPENAI_MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+OPEN_PATHS = frozenset({"/health", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a request whose client went away; nobody receives it
+
+
+def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | None = None, debug: bool = False,
+               max_batch_size: int = 16, batch_window: float = 0.05) -> FastAPI:
+    """A speech server on `engine` (which needs its codec) offering the voices of `voices`."""
+    if not engine.has_codec:
+        raise ValueError("the server needs the audio codec to return audio; load the engine with a codec")
+    voices = voices if voices is not None else VoiceLibrary()
+    scheduler = BatchScheduler(engine, voices, max_batch_size=max_batch_size, batch_window=batch_window)
+    formats = available_formats()
+    speech_default_format = "mp3" if formats["mp3"] is None else "wav"
+    model_names = list(dict.fromkeys(["dia", engine.model_id, *OPENAI_MODEL_ALIASES]))
+    started = time.time()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(scheduler.stop)
+
+    app = FastAPI(title="Dia Studio speech server", version="1", lifespan=lifespan,
+                  description="Dia 1.6B text-to-dialogue with the voices of a Dia Studio project or folder.")
+    app.state.scheduler = scheduler
+    app.state.voices = voices
+    install_error_handlers(app, debug=debug, body_fields={"/generate": list(GenerateBody.model_fields),
+                                                          "/v1/audio/speech": list(SpeechBody.model_fields)})
+    if api_key:
+        app.add_middleware(BearerAuth, api_key=api_key)
+
+    # --- shared request path ------------------------------------------------------------------------
+
+    def check_format(fmt: str, field: str) -> str:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            hint = " (soundfile cannot write AAC)" if fmt == "aac" else ""
+            raise ApiError(400, f"{field}: {fmt!r} is not supported{hint}; choose one of {', '.join(FORMATS)}",
+                           param=field, code="unsupported_format")
+        if formats[fmt] is not None:
+            raise ApiError(400, f"{field}: {formats[fmt]}", param=field, code="unsupported_format")
+        return fmt
+
+    async def speak(request: Request, fields: SamplingFields, *, text: str, text_field: str,
+                    voice_id: str | None, voice_field: str, fmt: str, pcm_rate: int | None) -> Response:
+        model_text = dialogue_text(text)
+        if not model_text:
+            raise ApiError(400, f"{text_field}: nothing to speak (the text is empty or holds only speaker tags)",
+                           param=text_field, code="empty_input")
+        voice = None
+        if voice_id is not None and voice_id != RANDOM_VOICE:
+            voice = voices.get(voice_id)
+            if voice is None:
+                known = ", ".join([*voices.ids, RANDOM_VOICE])
+                raise ApiError(400, f"{voice_field}: unknown voice {voice_id!r}; this server has: {known} "
+                                    "(see GET /voices)", param=voice_field, code="voice_not_found")
+        full_text = f"{voice.transcript} {model_text}" if voice else model_text
+        length = text_byte_length(full_text)
+        if length > engine.max_text_bytes:
+            with_voice = (f" including the voice transcript ({text_byte_length(voice.transcript) + 1} bytes)"
+                          if voice else "")
+            raise ApiError(400, f"{text_field}: too long: the model text is {length} bytes{with_voice}, the model "
+                                f"reads at most {engine.max_text_bytes}; split it into several requests",
+                           param=text_field, code="input_too_long")
+        try:
+            job = scheduler.submit(model_text, voice_id=voice.id if voice else None, seed=fields.seed,
+                                   sampling=fields.sampling())
+        except QueueFull as exc:
+            raise ApiError(503, f"the server is busy: {exc}; retry shortly", code="busy",
+                           headers={"Retry-After": "5"}) from None
+        except JobCancelled as exc:
+            raise ApiError(503, str(exc), code="shutting_down") from None
+
+        outcome = await wait_for_outcome(request, job, text_field)
+        if outcome is None:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        result = outcome.result
+        encoded: EncodedAudio = await run_in_threadpool(render, result.audio, result.sample_rate, fields.speed,
+                                                        fmt, pcm_rate)
+        seconds = len(result.audio) / result.sample_rate / fields.speed
+        headers = {
+            "X-Seed": str(result.seed),
+            "X-Sample-Rate": str(encoded.sample_rate),
+            "X-Audio-Seconds": f"{seconds:.3f}",
+            "X-Batch-Id": str(outcome.batch_id),
+            "X-Batch-Size": str(outcome.batch_size),
+            "Content-Disposition": f'inline; filename="speech.{fmt}"',
+        }
+        return Response(encoded.data, media_type=encoded.media_type, headers=headers)
+
+    # --- endpoints ----------------------------------------------------------------------------------
+
+    @app.post("/generate", summary="Generate dialogue audio",
+              response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+    async def generate(body: GenerateBody, request: Request) -> Response:
+        fmt = check_format(body.response_format, "response_format")
+        return await speak(request, body, text=body.text, text_field="text", voice_id=body.voice_id,
+                           voice_field="voice_id", fmt=fmt, pcm_rate=None)
+
+    @app.post("/v1/audio/speech", summary="OpenAI-compatible speech",
+              response_class=Response, responses={200: {"content": {"audio/mpeg": {}}}})
+    async def speech(body: SpeechBody, request: Request) -> Response:
+        if body.model not in model_names:
+            raise ApiError(400, f"model: unknown model {body.model!r}; this server has: {', '.join(model_names)}",
+                           param="model", code="model_not_found")
+        if body.instructions and body.instructions.strip():
+            raise ApiError(400, "instructions: not supported: Dia takes no style instructions; write non-verbal "
+                                "cues such as (laughs) into the input instead", param="instructions",
+                           code="unsupported_parameter")
+        if body.stream_format not in (None, "audio"):
+            raise ApiError(400, f"stream_format: {body.stream_format!r} is not supported; only 'audio' (the "
+                                "whole file in the response)", param="stream_format", code="unsupported_parameter")
+        fmt = check_format(body.response_format or speech_default_format, "response_format")
+        return await speak(request, body, text=body.input, text_field="input", voice_id=body.voice_id,
+                           voice_field="voice", fmt=fmt, pcm_rate=OPENAI_PCM_SAMPLE_RATE)
+
+    @app.get("/v1/models", summary="Models (OpenAI-compatible)")
+    async def list_models() -> dict:
+        return {"object": "list", "data": [model_entry(name) for name in model_names]}
+
+    @app.get("/v1/models/{model_id:path}", summary="One model (OpenAI-compatible)")
+    async def get_model(model_id: str) -> dict:
+        if model_id not in model_names:
+            raise ApiError(404, f"unknown model {model_id!r}; this server has: {', '.join(model_names)}",
+                           param="model", code="model_not_found")
+        return model_entry(model_id)
+
+    def model_entry(name: str) -> dict:
+        return {"id": name, "object": "model", "created": int(started), "owned_by": "dia-studio",
+                "root": engine.model_id}
+
+    @app.get("/voices", summary="Voices with their transcripts")
+    async def list_voices() -> dict:
+        entries = [voice.describe() for voice in voices]
+        entries.append({"id": RANDOM_VOICE, "name": "Random voice (changes with the seed)", "transcript": None,
+                        "clip": None})
+        return {"voices": entries}
+
+    @app.get("/health", summary="Liveness and load; answers while a batch is generating")
+    async def health() -> dict:
+        return {
+            "status": "ok",
+            "model": engine.model_id,
+            "device": engine.device,
+            "dtype": engine.dtype,
+            "sample_rate": engine.sample_rate,
+            "max_text_bytes": engine.max_text_bytes,
+            "voices": len(voices),
+            "formats": {name: reason is None for name, reason in formats.items()},
+            "uptime_seconds": round(time.time() - started, 3),
+            "scheduler": scheduler.stats(),
+        }
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> dict:
+        return {"name": "Dia Studio speech server", "docs": "/docs",
+                "endpoints": ["POST /generate", "POST /v1/audio/speech", "GET /v1/models", "GET /voices",
+                              "GET /health"]}
+
+    return app
+
+
+def render(audio, sample_rate: int, speed: float, fmt: str, pcm_rate: int | None) -> EncodedAudio:
+    """Tempo change (pitch kept) then encoding; runs in a worker thread, off the event loop."""
+    if speed != 1.0:
+        audio = change_tempo(audio, sample_rate, speed)
+    return encode_audio(audio, sample_rate, fmt, pcm_sample_rate=pcm_rate)
+
+
+async def wait_for_outcome(request: Request, job, text_field: str) -> SpeechOutcome | None:
+    """The job's outcome; None if the client disconnected first (the job is then withdrawn)."""
+    outcome = asyncio.wrap_future(job.future)
+    gone = asyncio.ensure_future(client_disconnected(request))
+    try:
+        await asyncio.wait({outcome, gone}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # server shutting down with this request still open
+        job.withdraw()
+        raise
+    finally:
+        gone.cancel()
+    if not outcome.done():
+        job.withdraw()
+        outcome.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody will read it
+        return None
+    try:
+        return outcome.result()
+    except (JobCancelled, asyncio.CancelledError) as exc:
+        raise ApiError(503, f"the request was cancelled: {exc or 'the server is shutting down'}",
+                       code="cancelled") from None
+    except RequestRejected as exc:
+        field = exc.field or text_field
+        message = str(exc) if str(exc).startswith(field) else f"{field}: {exc}"
+        raise ApiError(400, message, param=field, code="invalid_value") from None
+    except VoiceUnavailable as exc:
+        raise ApiError(500, str(exc), code="voice_unavailable") from None
+    except GenerationOutOfMemory as exc:
+        raise ApiError(503, f"generation ran out of memory: {exc}", code="out_of_memory") from None
+    except Exception as exc:
+        raise ApiError(500, f"generation failed: {type(exc).__name__}: {exc}", code="generation_failed") from None
+
+
+async def client_disconnected(request: Request) -> None:
+    """Returns once the client has closed the connection (the body was already read by FastAPI)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+class BearerAuth:
+    """Requires `Authorization: Bearer <api key>` on every path but the health check and the API docs."""
+
+    def __init__(self, app, api_key: str) -> None:
+        self.app = app
+        self._key = api_key.encode()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope["headers"]).get(b"authorization", b"")
+        scheme, _, token = header.partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._key):
+            await self.app(scope, receive, send)
+            return
+        message = ("wrong API key" if header else "this server needs an API key") + \
+            ": send the header 'Authorization: Bearer <key>' (the --api-key the server was started with)"
+        response = error_response(401, message, kind="authentication_error", code="invalid_api_key",
+                                  headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
