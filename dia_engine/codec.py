@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,9 @@ class Codec:
             if not path.is_file():
                 raise ModelLoadError(f"codec weights not found: {path}")
         try:
-            model = dac.DAC.load(str(path))
+            with warnings.catch_warnings():  # DAC's loader trips torch's TypedStorage deprecation warning
+                warnings.simplefilter("ignore", UserWarning)
+                model = dac.DAC.load(str(path))
         except Exception as exc:
             raise ModelLoadError(f"cannot load codec weights {path}: {exc}") from None
         if model.sample_rate != SAMPLE_RATE or model.hop_length != HOP_LENGTH or model.n_codebooks != NUM_CHANNELS:

@@ -1,0 +1,65 @@
+"""`main.py synth TEXT --out FILE.wav`: one line of dialogue to a 44.1 kHz mono WAV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .common import add_engine_options, add_sampling_options, fail, load_engine, sampling_from_args
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("synth", help="generate one line to a WAV file",
+                       description="Generate speech for TEXT (e.g. \"[S1] Hello. [S2] Hi! (laughs)\").")
+    p.add_argument("text", help="speaker-tagged text; start with [S1]")
+    p.add_argument("--out", required=True, help="output WAV file")
+    p.add_argument("--voice", help="reference clip for the voice (any format libsndfile reads)")
+    p.add_argument("--voice-transcript", help="what is said in the reference clip (required with --voice)")
+    add_engine_options(p)
+    add_sampling_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dia_engine import DiaEngineError, GenerationRequest
+
+    text = args.text.strip()
+    if not text:
+        return fail("the text is empty")
+    if args.voice and not (args.voice_transcript or "").strip():
+        return fail("--voice needs --voice-transcript (the words spoken in the clip)")
+    if args.voice_transcript and not args.voice:
+        return fail("--voice-transcript needs --voice")
+    out = Path(args.out)
+    if not out.parent.exists():
+        return fail(f"output folder does not exist: {out.parent}")
+    try:
+        sampling = sampling_from_args(args)
+        engine = load_engine(args)
+        if not engine.has_codec:
+            return fail("synth writes audio and needs a codec; do not pass --codec none")
+        voice = engine.encode_voice(args.voice, args.voice_transcript) if args.voice else None
+        request = GenerationRequest(text=text, seed=args.seed, sampling=sampling, voice=voice)
+        engine.validate([request])
+        print("generating…", file=sys.stderr, flush=True)
+        (result,) = engine.generate([request], on_progress=_print_progress)
+        print(file=sys.stderr)
+        _write_wav(out, result.audio, result.sample_rate)
+    except (DiaEngineError, ValueError, OSError) as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return fail("interrupted")
+    print(f"wrote {out} ({result.duration:.2f} s), seed {result.seed}")
+    return 0
+
+
+def _print_progress(p) -> None:
+    if sys.stderr.isatty():
+        print(f"\r  step {p.step}/{p.total}", end="", file=sys.stderr, flush=True)
+
+
+def _write_wav(path: Path, audio, sample_rate: int) -> None:
+    import soundfile as sf
+
+    sf.write(str(path), audio, sample_rate, subtype="PCM_16")

@@ -1,0 +1,135 @@
+"""Batch independence, seeds, callbacks and cancellation."""
+
+import numpy as np
+import pytest
+
+from dia_engine import DiaEngine, GenerationRequest, SamplingParams, VoicePrompt
+
+from conftest import TINY_MODEL
+from engine_cases import CASES, case_requests
+
+SAMPLED = SamplingParams(temperature=1.2, max_tokens=60)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype="float32", codec=None, batch_slots=4)
+
+
+def _mixed_requests() -> list[GenerationRequest]:
+    prompted = case_requests(next(c for c in CASES if c["name"] == "voice_prompt"))[0]
+    rng = np.random.default_rng(3)
+    other_voice = VoicePrompt("[S2] Another prompt, longer.", rng.integers(0, 1024, size=(40, 9)))
+    return [
+        GenerationRequest("[S1] Short one.", seed=11, sampling=SAMPLED),
+        GenerationRequest("[S2] A longer line of speech, with commas; and more. (sighs)", seed=12,
+                          sampling=SamplingParams(temperature=0.9, top_p=0.8, cfg_filter_top_k=20, max_tokens=90)),
+        GenerationRequest(prompted.text, seed=13, sampling=SAMPLED, voice=prompted.voice),
+        # A 260-frame prompt puts this line's positions past the first attention bucket (256) while the
+        # others stay inside it.
+        GenerationRequest("[S1] Greedy after a long prompt.", seed=14, sampling=SamplingParams(temperature=0, max_tokens=320),
+                          voice=VoicePrompt("[S2] A long prompt.", rng.integers(0, 1024, size=(260, 9)))),
+        GenerationRequest("[S2] Prompted by another voice.", seed=15, sampling=SAMPLED, voice=other_voice),
+        GenerationRequest("[S1] Café naïve — résumé! (clears throat)", seed=16,
+                          sampling=SamplingParams(temperature=1.5, cfg_scale=4.0, max_tokens=70)),
+    ]
+
+
+def test_every_line_is_identical_alone_and_in_any_batch(engine):
+    requests = _mixed_requests()
+    alone = [engine.generate([r])[0].codes for r in requests]
+    together = engine.generate(requests)  # 6 lines through 4 slots: rows join and leave
+    reordered = engine.generate(requests[::-1])[::-1]
+    pairs = engine.generate([requests[5], requests[2]])
+    for i, codes in enumerate(alone):
+        assert np.array_equal(together[i].codes, codes), f"line {i} changed in a batch"
+        assert np.array_equal(reordered[i].codes, codes), f"line {i} changed with the order"
+    assert np.array_equal(pairs[0].codes, alone[5]) and np.array_equal(pairs[1].codes, alone[2])
+
+
+def test_greedy_reference_cases_are_batch_independent(engine):
+    # The reference itself differs when prompted and unprompted lines share a batch; we must not.
+    requests = [r for c in CASES for r in case_requests(c)]
+    together = engine.generate(requests)
+    for req, res in zip(requests, together):
+        assert np.array_equal(res.codes, engine.generate([req])[0].codes)
+
+
+def test_seed_reproduces_and_differs(engine):
+    req = GenerationRequest("[S1] Same seed, same take. [S2] Really?", seed=1234, sampling=SAMPLED)
+    a, b = engine.generate([req, req])
+    assert np.array_equal(a.codes, b.codes) and a.seed == b.seed == 1234
+    c = engine.generate([GenerationRequest(req.text, seed=1235, sampling=SAMPLED)])[0]
+    assert not np.array_equal(a.codes, c.codes)
+
+
+def test_no_seed_draws_one_and_reports_it(engine):
+    req = GenerationRequest("[S1] Surprise me.", sampling=SAMPLED)
+    first, second = engine.generate([req, req])
+    assert first.seed != second.seed
+    again = engine.generate([GenerationRequest(req.text, seed=first.seed, sampling=SAMPLED)])[0]
+    assert np.array_equal(again.codes, first.codes)
+
+
+def test_callbacks_report_progress_and_results_as_they_finish(engine):
+    requests = _mixed_requests()[:3]
+    events = []
+    results = engine.generate(
+        requests,
+        on_progress=lambda p: events.append(("progress", p.index, p.step, p.total, p.finished)),
+        on_result=lambda i, r: events.append(("result", i, len(r.codes))),
+    )
+    finished = [e for e in events if e[0] == "result"]
+    assert sorted(e[1] for e in finished) == [0, 1, 2]
+    for index, res in enumerate(results):
+        steps = [e for e in events if e[0] == "progress" and e[1] == index]
+        assert [s[2] for s in steps] == sorted(s[2] for s in steps), "progress must not go backwards"
+        assert steps[-1][4] and steps[-1][2] == steps[-1][3]
+        # the result is reported right after its last progress event
+        last = events.index(steps[-1])
+        assert events[last + 1] == ("result", index, len(res.codes))
+
+
+def test_stop_keeps_finished_results_and_drops_the_rest(engine):
+    short = GenerationRequest("[S1] Done quickly.", seed=1, sampling=SamplingParams(temperature=0, max_tokens=20))
+    long = GenerationRequest("[S2] This one runs long.", seed=2, sampling=SamplingParams(temperature=0, max_tokens=200))
+    steps = []
+    results = engine.generate([short, long], on_progress=lambda p: steps.append(p),
+                              should_stop=lambda: len(steps) > 60)
+    assert results[0] is not None and np.array_equal(results[0].codes, engine.generate([short])[0].codes)
+    assert results[1] is None
+    # the engine is usable again right away, and the stopped line reproduces in full
+    assert engine.generate([long])[0] is not None
+
+
+def test_over_long_text_is_refused_before_any_work(engine):
+    text = "[S1] " + "word " * 300
+    with pytest.raises(ValueError, match=r"request 1: the text is 1502 bytes long but the model reads at most 1024"):
+        engine.generate([GenerationRequest("[S1] fine"), GenerationRequest(text)])
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(text="   "), "empty"),
+    (dict(text="[S1] hi", sampling=SamplingParams(max_tokens=5000)), "exceeds the model's audio length"),
+    (dict(text="[S1] hi", sampling=SamplingParams(max_tokens=10),
+          voice=VoicePrompt("[S1] x", np.zeros((20, 9), dtype=np.int64))), "must exceed the voice prompt"),
+])
+def test_bad_requests_raise_clear_errors(engine, bad, message):
+    with pytest.raises(ValueError, match=message):
+        engine.generate([GenerationRequest(**bad)])
+
+
+@pytest.mark.parametrize("kwargs", [dict(top_p=0), dict(top_p=1.5), dict(temperature=-1), dict(cfg_filter_top_k=0),
+                                    dict(max_tokens=0), dict(cfg_scale=float("nan"))])
+def test_sampling_params_validate(kwargs):
+    with pytest.raises(ValueError):
+        SamplingParams(**kwargs)
+
+
+def test_voice_prompt_validates_codes():
+    with pytest.raises(ValueError, match="shape"):
+        VoicePrompt("[S1] hi", np.zeros((4, 8), dtype=np.int64))
+    with pytest.raises(ValueError, match="1023"):
+        VoicePrompt("[S1] hi", np.full((4, 9), 1024))
+    with pytest.raises(ValueError, match="transcript"):
+        VoicePrompt("", np.zeros((4, 9), dtype=np.int64))
