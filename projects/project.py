@@ -158,10 +158,7 @@ class Project:
                 if not (update.get("transcript", current.transcript)).strip():
                     raise ProjectError(f"the voice clip of {speaker_id} ({clip}) needs its transcript: Dia needs the words "
                                        "spoken in the clip")
-                from .voices import check_clip
-
-                seconds = check_clip(Path(clip))
-                relative, sha = import_clip(self.folder, speaker_id, Path(clip))
+                relative, sha, seconds = import_clip(self.folder, speaker_id, Path(clip))
                 update.update(clip=relative, clip_sha256=sha, clip_seconds=seconds)
             try:
                 speaker = Speaker.model_validate({**current.model_dump(), **update})

@@ -64,19 +64,24 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def import_clip(project_folder: Path, speaker_id: str, source: Path) -> tuple[str, str]:
-    """Copy a checked clip into the project's `voices/` folder. Returns (relative path, content hash)."""
-    check_clip(source)
+def clip_destination(speaker_id: str, source: Path) -> tuple[str, str]:
+    """(relative path in the project, content hash) a clip gets when imported; named by content."""
     sha = file_sha256(source)
     suffix = Path(source).suffix.lower() or ".audio"
-    relative = f"{VOICES_DIR}/{speaker_id}-{sha[:12]}{suffix}"
+    return f"{VOICES_DIR}/{speaker_id}-{sha[:12]}{suffix}", sha
+
+
+def import_clip(project_folder: Path, speaker_id: str, source: Path) -> tuple[str, str, float]:
+    """Copy a checked clip into the project's `voices/` folder. Returns (relative path, content hash, seconds)."""
+    seconds = check_clip(source)
+    relative, sha = clip_destination(speaker_id, source)
     target = Path(project_folder) / relative
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.tmp")
         shutil.copyfile(source, temp)
         temp.replace(target)
-    return relative, sha
+    return relative, sha, seconds
 
 
 def voices_fingerprint(speakers: dict[str, Speaker]) -> str:
