@@ -11,9 +11,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="dia-studio",
-        description="Script-to-dialogue editor on the Dia 1.6B model. Without a subcommand, opens the editor.",
+        description="Script-to-dialogue editor on the Dia 1.6B model.",
+        epilog="Without a subcommand, opens the editor: `python main.py [PROJECT_FOLDER]`.",
     )
-    parser.add_argument("project", nargs="?", help="project folder to open in the editor")
     sub = parser.add_subparsers(dest="command", metavar="{synth,render,serve}")
     synth.add_parser(sub)
     render.add_parser(sub)
