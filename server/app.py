@@ -24,7 +24,7 @@ from .scheduler import BatchScheduler, JobCancelled, QueueFull, RequestRejected,
 from .schemas import GenerateBody, SamplingFields, SpeechBody
 from .speech_text import dialogue_text
 from .tempo import change_tempo
-from .voices import RANDOM_VOICE, VoiceLibrary
+from .voices import PAIR_SEPARATOR, RANDOM_VOICE, UnknownVoice, VoiceLibrary
 
 # Names OpenAI clients send; a tool configured for OpenAI works unchanged (they all mean the loaded model).
 OPENAI_MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
@@ -79,24 +79,27 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
         if not model_text:
             raise ApiError(400, f"{text_field}: nothing to speak (the text is empty or holds only speaker tags)",
                            param=text_field, code="empty_input")
-        voice = None
-        if voice_id is not None and voice_id != RANDOM_VOICE:
-            voice = voices.get(voice_id)
-            if voice is None:
+        if voice_id == RANDOM_VOICE:
+            voice_id = None
+        transcript = ""
+        if voice_id is not None:
+            try:
+                transcript = voices.transcript(voice_id)
+            except UnknownVoice as exc:
                 known = ", ".join([*voices.ids, RANDOM_VOICE])
-                raise ApiError(400, f"{voice_field}: unknown voice {voice_id!r}; this server has: {known} "
-                                    "(see GET /voices)", param=voice_field, code="voice_not_found")
-        full_text = f"{voice.transcript} {model_text}" if voice else model_text
-        length = text_byte_length(full_text)
+                pair = f" in {voice_id!r}" if exc.voice_id != voice_id else ""
+                raise ApiError(400, f"{voice_field}: unknown voice {exc.voice_id!r}{pair}; this server has: {known} "
+                                    f"(see GET /voices)", param=voice_field, code="voice_not_found") from None
+        # The model reads the voice transcript, a space, then the text: all of it must fit its text length.
+        length = text_byte_length(f"{transcript} {model_text}" if transcript else model_text)
         if length > engine.max_text_bytes:
-            with_voice = (f" including the voice transcript ({text_byte_length(voice.transcript) + 1} bytes)"
-                          if voice else "")
+            with_voice = (f" including the voice transcript ({text_byte_length(transcript) + 1} bytes)"
+                          if transcript else "")
             raise ApiError(400, f"{text_field}: too long: the model text is {length} bytes{with_voice}, the model "
                                 f"reads at most {engine.max_text_bytes}; split it into several requests",
                            param=text_field, code="input_too_long")
         try:
-            job = scheduler.submit(model_text, voice_id=voice.id if voice else None, seed=fields.seed,
-                                   sampling=fields.sampling())
+            job = scheduler.submit(model_text, voice_id=voice_id, seed=fields.seed, sampling=fields.sampling())
         except QueueFull as exc:
             raise ApiError(503, f"the server is busy: {exc}; retry shortly", code="busy",
                            headers={"Retry-After": "5"}) from None
@@ -166,7 +169,9 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
         entries = [voice.describe() for voice in voices]
         entries.append({"id": RANDOM_VOICE, "name": "Random voice (changes with the seed)", "transcript": None,
                         "clip": None})
-        return {"voices": entries}
+        return {"voices": entries,
+                "pairs": f"join two ids with '{PAIR_SEPARATOR}' (e.g. first{PAIR_SEPARATOR}second) for a dialogue: "
+                         "[S1] speaks with the first voice, [S2] with the second"}
 
     @app.get("/health", summary="Liveness and load; answers while a batch is generating")
     async def health() -> dict:
