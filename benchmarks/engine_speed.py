@@ -1,0 +1,150 @@
+"""Engine speed: encoder time, ms per decode step at batch 1/4/8, steps/s, peak memory, weight-streaming floor.
+
+    python benchmarks/engine_speed.py --device cpu --dtype float32
+    python benchmarks/engine_speed.py --device cuda --dtype bfloat16 --model nari-labs/Dia-1.6B-0626
+
+Without --model it builds the official 1.6B architecture with random weights (no download needed).
+The floor is the time a step needs just to read every decoder weight once at the measured memory
+bandwidth: a memory-bound decoder cannot beat it, so `step / floor` says how close we are to the hardware.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dia_engine import DiaEngine, GenerationRequest, SamplingParams  # noqa: E402
+from dia_engine.config import DiaConfig  # noqa: E402
+from dia_engine.decoding import encode_text_pair  # noqa: E402
+from dia_engine.engine import resolve_device, resolve_dtype  # noqa: E402
+from dia_engine.model import DiaModel  # noqa: E402
+from dia_engine.text import encode_text  # noqa: E402
+
+OFFICIAL_CONFIG = {
+    "bos_token_id": 1026, "eos_token_id": 1024, "pad_token_id": 1025,
+    "delay_pattern": [0, 8, 9, 10, 11, 12, 13, 14, 15],
+    "encoder_config": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 12,
+                       "num_attention_heads": 16, "num_key_value_heads": 16, "head_dim": 128,
+                       "max_position_embeddings": 1024, "vocab_size": 256, "norm_eps": 1e-5, "rope_theta": 10000.0},
+    "decoder_config": {"hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 18,
+                       "num_attention_heads": 16, "num_key_value_heads": 4, "head_dim": 128,
+                       "cross_num_attention_heads": 16, "cross_head_dim": 128, "max_position_embeddings": 3072,
+                       "vocab_size": 1028, "num_channels": 9, "norm_eps": 1e-5, "rope_theta": 10000.0},
+}
+TEXT = "[S1] Welcome back to the show. Today we talk about small models. [S2] Sounds good! (laughs)"
+
+
+def random_engine(device: str | None, dtype: str | None, slots: int) -> DiaEngine:
+    dev, dt = resolve_device(device), resolve_dtype(dtype, resolve_device(device))
+    cfg = DiaConfig.from_dict(OFFICIAL_CONFIG)
+    torch.manual_seed(0)
+    with torch.device(dev):
+        model = DiaModel(cfg)
+    for name, p in model.named_parameters():
+        if not name.endswith("norm.weight"):
+            p.data = (torch.randn(p.shape, device=dev) * 0.02).to(dt)
+    return DiaEngine(model.eval().requires_grad_(False), cfg, None, dev, "random-1.6B", batch_slots=slots)
+
+
+def memory_bandwidth(device: torch.device) -> float:
+    """Bytes/s of a large streaming read (a sum over 1 GiB), best of a few runs."""
+    x = torch.ones(256 * 1024 * 1024, dtype=torch.float32, device=device)
+    best = float("inf")
+    for _ in range(5):
+        sync(device)
+        t = time.perf_counter()
+        x.sum()
+        sync(device)
+        best = min(best, time.perf_counter() - t)
+    return x.numel() * 4 / best
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def decode_step_ms(engine: DiaEngine, batch: int, steps: int) -> float:
+    """Median wall time of one decoder step (all slots) while `batch` lines are generating."""
+    engine.batch_slots = batch
+    params = SamplingParams(max_tokens=steps + 16)
+    stamps: list[float] = []
+
+    def on_progress(p):
+        if p.index == 0:
+            stamps.append(time.perf_counter())
+
+    engine.generate([GenerationRequest(TEXT, seed=i, sampling=params) for i in range(batch)], on_progress=on_progress)
+    gaps = sorted(b - a for a, b in zip(stamps[2:], stamps[3:]))  # skip warm-up steps
+    return 1000 * gaps[len(gaps) // 2]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", help="real checkpoint (folder or hub id); default: random 1.6B weights")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--dtype", default=None)
+    ap.add_argument("--steps", type=int, default=12, help="decode steps measured per batch size")
+    ap.add_argument("--batches", default="1,4,8")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.model:
+        engine = DiaEngine.from_pretrained(args.model, device=args.device, dtype=args.dtype, codec=None)
+    else:
+        engine = random_engine(args.device, args.dtype, 1)
+    dev = engine._device
+    model = engine.model
+    dec_bytes = sum(p.numel() * p.element_size() for n, p in model.named_parameters() if not n.startswith("encoder."))
+    # The embedding table is gathered (9 rows per token), not streamed.
+    dec_bytes -= model.decoder.embeddings.embed.weight.numel() * model.decoder.embeddings.embed.weight.element_size()
+    bandwidth = memory_bandwidth(dev)
+    floor_ms = 1000 * dec_bytes / bandwidth
+
+    with torch.inference_mode():
+        tokens = torch.from_numpy(encode_text(TEXT)).to(dev)
+        encode_text_pair(model, tokens)
+        sync(dev)
+        t = time.perf_counter()
+        for _ in range(3):
+            encode_text_pair(model, tokens)
+        sync(dev)
+        encoder_ms = 1000 * (time.perf_counter() - t) / 3
+
+    report = {"device": engine.device, "dtype": engine.dtype, "threads": torch.get_num_threads(),
+              "decoder_weight_bytes": dec_bytes, "bandwidth_GBps": bandwidth / 1e9,
+              "floor_ms_per_step": floor_ms, "encoder_ms": encoder_ms, "batches": {}}
+    print(f"{engine.model_id} on {engine.device} {engine.dtype}, {torch.get_num_threads()} threads")
+    print(f"decoder weights {dec_bytes / 1e9:.2f} GB, bandwidth {bandwidth / 1e9:.1f} GB/s "
+          f"-> floor {floor_ms:.0f} ms/step; encoder ({len(tokens)} bytes) {encoder_ms:.0f} ms")
+    base = None
+    for b in [int(x) for x in args.batches.split(",")]:
+        ms = decode_step_ms(engine, b, args.steps)
+        lines_per_s = b * 1000 / ms
+        base = base or lines_per_s
+        report["batches"][b] = {"ms_per_step": ms, "steps_per_s": 1000 / ms, "step_over_floor": ms / floor_ms,
+                                "line_steps_per_s": lines_per_s, "speedup_vs_batch1": lines_per_s / base}
+        print(f"batch {b}: {ms:.0f} ms/step ({1000 / ms:.2f} steps/s, {ms / floor_ms:.2f}x floor), "
+              f"{lines_per_s:.2f} line-steps/s = {lines_per_s / base:.2f}x batch 1")
+    if dev.type == "cuda":
+        peak = torch.cuda.max_memory_allocated() / 2**30
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    report["peak_memory_GiB"] = peak
+    print(f"peak memory {peak:.2f} GiB ({'GPU allocated' if dev.type == 'cuda' else 'process RSS'})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
