@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+import traceback
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -82,6 +83,9 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
         if voice_id == RANDOM_VOICE:
             voice_id = None
         transcript = ""
+        if voice_id is not None and voice_id.count(PAIR_SEPARATOR) > 1:
+            raise ApiError(400, f"{voice_field}: {voice_id!r} joins more than two voices; Dia has two speakers "
+                                f"(e.g. alice{PAIR_SEPARATOR}bob)", param=voice_field, code="voice_not_found")
         if voice_id is not None:
             try:
                 transcript = voices.transcript(voice_id)
@@ -99,14 +103,18 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
                                 f"reads at most {engine.max_text_bytes}; split it into several requests",
                            param=text_field, code="input_too_long")
         try:
-            job = scheduler.submit(model_text, voice_id=voice_id, seed=fields.seed, sampling=fields.sampling())
+            sampling = fields.sampling()
+        except ValueError as exc:  # the engine's own checks, should a value pass the schema's ranges
+            raise ApiError(400, str(exc), code="invalid_value") from None
+        try:
+            job = scheduler.submit(model_text, voice_id=voice_id, seed=fields.seed, sampling=sampling)
         except QueueFull as exc:
             raise ApiError(503, f"the server is busy: {exc}; retry shortly", code="busy",
                            headers={"Retry-After": "5"}) from None
         except JobCancelled as exc:
             raise ApiError(503, str(exc), code="shutting_down") from None
 
-        outcome = await wait_for_outcome(request, job, text_field)
+        outcome = await wait_for_outcome(request, job, text_field, debug=debug)
         if outcome is None:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         result = outcome.result
@@ -204,7 +212,7 @@ def render(audio, sample_rate: int, speed: float, fmt: str, pcm_rate: int | None
     return encode_audio(audio, sample_rate, fmt, pcm_sample_rate=pcm_rate)
 
 
-async def wait_for_outcome(request: Request, job, text_field: str) -> SpeechOutcome | None:
+async def wait_for_outcome(request: Request, job, text_field: str, *, debug: bool = False) -> SpeechOutcome | None:
     """The job's outcome; None if the client disconnected first (the job is then withdrawn)."""
     outcome = asyncio.wrap_future(job.future)
     gone = asyncio.ensure_future(client_disconnected(request))
@@ -233,7 +241,10 @@ async def wait_for_outcome(request: Request, job, text_field: str) -> SpeechOutc
     except GenerationOutOfMemory as exc:
         raise ApiError(503, f"generation ran out of memory: {exc}", code="out_of_memory") from None
     except Exception as exc:
-        raise ApiError(500, f"generation failed: {type(exc).__name__}: {exc}", code="generation_failed") from None
+        message = f"generation failed: {type(exc).__name__}: {exc}"
+        if debug:
+            message += "\n" + "".join(traceback.format_exception(exc))
+        raise ApiError(500, message, code="generation_failed") from None
 
 
 async def client_disconnected(request: Request) -> None:

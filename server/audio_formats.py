@@ -75,6 +75,9 @@ def encode_audio(audio: np.ndarray, sample_rate: int, fmt: str, *, pcm_sample_ra
         return EncodedAudio(pcm.tobytes(), MEDIA_TYPES[fmt], rate)
 
     rate = sample_rate
+    if samples.size == 0 and fmt != "wav":
+        # FLAC, MP3 and Ogg files without a single sample are unreadable; 10 ms of silence is a valid file.
+        samples = np.zeros(sample_rate // 100, np.float32)
     if fmt == "opus":
         rate = OPUS_SAMPLE_RATE
         samples = np.clip(resample(samples, sample_rate, rate), -1.0, 1.0)

@@ -247,7 +247,8 @@ class BatchScheduler:
             for job in jobs:
                 self._finish(job, exc)
         except Exception as exc:
-            log.warning("batch %d of %d request(s) failed: %s", batch_id, len(jobs), exc)
+            log.warning("batch %d of %d request(s) failed: %s", batch_id, len(jobs), exc,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
             if len(jobs) > 1:
                 # One bad request must not fail the others: serve the unfinished ones alone.
                 for job, request in zip(jobs, requests):

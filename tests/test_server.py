@@ -186,6 +186,7 @@ GENERATE = {"text": "Hi."}
 @pytest.mark.parametrize("path, body, param, words", [
     ("/v1/audio/speech", {**SPEECH, "voice": "nova"}, "voice", "unknown voice 'nova'; this server has: alice"),
     ("/v1/audio/speech", {**SPEECH, "voice": "alice+carol"}, "voice", "unknown voice 'carol'"),
+    ("/v1/audio/speech", {**SPEECH, "voice": "alice+bob+alice"}, "voice", "more than two voices"),
     ("/v1/audio/speech", {**SPEECH, "input": " [S1] "}, "input", "nothing to speak"),
     ("/v1/audio/speech", {**SPEECH, "input": "a" * 1100}, "input", "1024"),
     ("/v1/audio/speech", {**SPEECH, "input": "a" * 5000}, "input", "4096"),
