@@ -189,7 +189,7 @@ class DiaEngine:
                 pending = [i for i, r in enumerate(results) if r is None]
                 if not pending:
                     break
-                loop = GenerationLoop(self.model, self.config, self._device, slots)
+                loop = GenerationLoop(self.model, self.config, self._device, slots, compile=self.compile)
                 try:
                     loop.run(requests, seeds, budgets, finished, on_progress, should_stop, pending)
                     break

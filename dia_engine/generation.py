@@ -67,11 +67,26 @@ class _Job:
         return self.countdown == 0 or self.step >= self.max_tokens
 
 
+_compiled_steps: dict[str, Callable] = {}
+
+
+def compiled_decode_step(device: torch.device) -> Callable:
+    """`decode_step` through torch.compile; on CUDA with CUDA graphs ("reduce-overhead").
+
+    Shapes are static per attention bucket, so it compiles once per bucket in use.
+    """
+    if device.type not in _compiled_steps:
+        mode = "reduce-overhead" if device.type == "cuda" else "default"
+        _compiled_steps[device.type] = torch.compile(decode_step, mode=mode, dynamic=False)
+    return _compiled_steps[device.type]
+
+
 class GenerationLoop:
-    def __init__(self, model: DiaModel, cfg: DiaConfig, device: torch.device, slots: int):
+    def __init__(self, model: DiaModel, cfg: DiaConfig, device: torch.device, slots: int, compile: bool = False):
         self.model, self.cfg, self.device, self.slots = model, cfg, device, slots
         self.delays = cfg.delay_pattern
         self.max_delay = cfg.max_delay
+        self.step_fn = compiled_decode_step(device) if compile else decode_step
 
     def run(
         self,
@@ -116,8 +131,10 @@ class GenerationLoop:
                     uniforms[s] = torch.rand(cfg.decoder.num_channels, generator=job.generator,
                                              dtype=torch.float64).numpy()
             self_len = bucket(int(positions.max()) + 1, cache.self_len)
-            logits = decode_step(self.model, cache, torch.from_numpy(tokens).to(self.device),
+            logits = self.step_fn(self.model, cache, torch.from_numpy(tokens).to(self.device),
                                  torch.from_numpy(positions).to(self.device), self_len, cache.cross_len)
+            if self.device.type == "cuda":
+                logits = logits.clone()  # CUDA-graph outputs are overwritten by the next replay
             p = torch.from_numpy(params).to(self.device)
             pred = select_tokens(
                 logits[:, 1], logits[:, 0], p[:, 0].float(), p[:, 1].float(), p[:, 2].float(), p[:, 3].long(),

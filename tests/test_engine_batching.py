@@ -133,3 +133,42 @@ def test_voice_prompt_validates_codes():
         VoicePrompt("[S1] hi", np.full((4, 9), 1024))
     with pytest.raises(ValueError, match="transcript"):
         VoicePrompt("", np.zeros((4, 9), dtype=np.int64))
+
+
+def test_out_of_memory_halves_the_slots_and_retries(monkeypatch, caplog):
+    """Fault injection: the decoder step fails for more than 2 slots, as a too-small GPU would."""
+    import torch
+
+    import dia_engine.generation as generation
+
+    real_step = generation.decode_step
+
+    def small_device_step(model, cache, tokens, *args):
+        if tokens.shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_step(model, cache, tokens, *args)
+
+    monkeypatch.setattr(generation, "decode_step", small_device_step)
+    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", codec=None, batch_slots=8)
+    requests = _mixed_requests()[:3]
+    results = engine.generate(requests)
+    assert "retrying unfinished lines with 4 batch slots" in caplog.text
+    assert "with 2 batch slots" in caplog.text
+    two_slots = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", codec=None, batch_slots=2)
+    for got, want in zip(results, two_slots.generate(requests)):
+        assert np.array_equal(got.codes, want.codes)
+
+
+def test_out_of_memory_at_one_slot_fails_clearly(monkeypatch):
+    import torch
+
+    import dia_engine.generation as generation
+    from dia_engine import GenerationOutOfMemory
+
+    def no_memory(*args):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(generation, "decode_step", no_memory)
+    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", codec=None, batch_slots=2)
+    with pytest.raises(GenerationOutOfMemory, match="even for one line at a time"):
+        engine.generate([GenerationRequest("[S1] hi", seed=1, sampling=SAMPLED)])

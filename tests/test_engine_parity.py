@@ -79,3 +79,12 @@ def test_bfloat16_runs_and_keeps_norms_in_float32():
     (result,) = engine.generate([GenerationRequest("[S1] Hello there.", seed=1)])
     assert result.codes.ndim == 2 and result.codes.shape[1] == 9
     assert result.codes.min() >= 0 and result.codes.max() <= 1023
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("DIA_SLOW_TESTS"),
+                    reason="torch.compile takes minutes on a 2-core CPU; set DIA_SLOW_TESTS=1")
+def test_compiled_decode_step_gives_the_same_codes():
+    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", codec=None, compile=True)
+    for case in CASES:
+        for result, expected in zip(engine.generate(case_requests(case)), case["expected_codes"]):
+            assert np.array_equal(result.codes, np.array(expected))
