@@ -410,3 +410,39 @@ def test_api_key_is_required_when_configured(tiny_engine, voices_dir):
         assert sf.info(io.BytesIO(audio.content)).format == "FLAC"
     finally:
         guarded.stop()
+
+
+# --- project voices, docs ------------------------------------------------------------------------------
+
+def test_project_speakers_are_voices(tiny_engine, tmp_path):
+    from projects.project import Project
+
+    sf.write(str(tmp_path / "ada.wav"), voice_clip(190), 44100)
+    sf.write(str(tmp_path / "grace.wav"), voice_clip(140), 44100)
+    project = Project.create(tmp_path / "show", "Show")
+    project.set_speaker("S1", name="Ada Lovelace", clip=tmp_path / "ada.wav", transcript="Good evening.")
+    project.set_speaker("S2", name="Grace Hopper", clip=tmp_path / "grace.wav", transcript="[S2] Hello, Ada.")
+    project.save()
+    library, warnings = VoiceLibrary.from_project(tmp_path / "show")
+    assert warnings == []
+    with BackgroundServer(create_app(tiny_engine, library)) as running:
+        listed = httpx.get(running.url + "/voices").json()["voices"]
+        assert [(v["id"], v["name"], v["transcript"]) for v in listed[:2]] == [
+            ("ada-lovelace", "Ada Lovelace", "[S1] Good evening."),
+            ("grace-hopper", "Grace Hopper", "[S1] Hello, Ada."),  # alone, S2's clip leads as S1
+        ]
+        response = httpx.post(running.url + "/generate", timeout=TIMEOUT,
+                              json={"text": "Welcome.", "voice_id": "grace-hopper", "seed": 8, "max_tokens": TOKENS})
+        assert response.status_code == 200, response.text
+    clip = tmp_path / "show" / project.doc.speakers["S2"].clip
+    voice = tiny_engine.encode_voice(clip, "[S1] Hello, Ada.")
+    [direct] = tiny_engine.generate([GenerationRequest("[S1] Welcome.", seed=8, voice=voice,
+                                                       sampling=SamplingParams(max_tokens=TOKENS))])
+    assert response.content == encode_audio(direct.audio, direct.sample_rate, "wav").data
+
+
+def test_api_description_is_served(http):
+    schema = http.get("/openapi.json").json()
+    assert {"/generate", "/v1/audio/speech", "/v1/models", "/voices", "/health"} <= set(schema["paths"])
+    assert http.get("/docs").status_code == 200
+    assert "POST /v1/audio/speech" in http.get("/").json()["endpoints"]
