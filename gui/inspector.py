@@ -1,0 +1,271 @@
+"""The line inspector: the current line's takes (choose, play, compare, prune), its seed and pin, and
+Generate / Regenerate."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+
+from gui import icons, theme
+from gui.line_state import LineState, LineView
+from gui.session import ProjectSession
+from gui.waveform import WaveformView
+from projects.seeds import SEED_LIMIT
+from projects.takes import take_available
+
+COLUMNS = ("", "Take", "Seed", "Sampling", "Length", "Made")
+
+
+def sampling_summary(sampling) -> str:
+    text = f"cfg {sampling.cfg_scale:g} · T {sampling.temperature:g} · p {sampling.top_p:g} · k {sampling.cfg_filter_top_k}"
+    return text + (f" · max {sampling.max_tokens}" if sampling.max_tokens else "")
+
+
+class LineInspector(QWidget):
+    generateRequested = Signal(str)  # line id
+    playTakeRequested = Signal(str, str)  # line id, take id
+    compareRequested = Signal(str, str, str)  # line id, take A, take B
+    keepOnlyActiveRequested = Signal(str)
+    seekRequested = Signal(float)  # seconds into the active take
+
+    def __init__(self, session: ProjectSession, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.line_id: str | None = None
+        self._view: LineView | None = None
+
+        self.title = QLabel("No line selected")
+        self.title.setStyleSheet("font-weight: bold; font-size: 13px;")
+        self.state_icon = QLabel()
+        self.state_label = QLabel()
+        self.state_label.setWordWrap(True)
+        state_row = QHBoxLayout()
+        state_row.addWidget(self.state_icon)
+        state_row.addWidget(self.state_label, 1)
+        self.text_label = QLabel()
+        self.text_label.setWordWrap(True)
+        self.text_label.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.waveform = WaveformView()
+        self.waveform.set_placeholder("No take yet — press Generate (Ctrl+Enter)")
+        self.waveform.seekRequested.connect(self.seekRequested)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda item: self._play_selected())
+
+        self.play_button = QPushButton(icons.play_icon(), "Play")
+        self.play_button.setToolTip("Play the selected take (double-click a take does the same)")
+        self.play_button.clicked.connect(self._play_selected)
+        self.use_button = QPushButton("Use take")
+        self.use_button.setToolTip("Make the selected take the one in the episode (Alt+Up / Alt+Down step through)")
+        self.use_button.clicked.connect(self._use_selected)
+        self.compare_button = QPushButton("Compare A/B")
+        self.compare_button.setToolTip("Select two takes: plays the first, a short pause, then the second")
+        self.compare_button.clicked.connect(self._compare_selected)
+        self.keep_button = QPushButton("Keep only active")
+        self.keep_button.setToolTip("Delete every other take of this line and its audio file")
+        self.keep_button.clicked.connect(lambda: self.line_id and self.keepOnlyActiveRequested.emit(self.line_id))
+        take_buttons = QHBoxLayout()
+        for b in (self.play_button, self.use_button, self.compare_button, self.keep_button):
+            take_buttons.addWidget(b)
+        take_buttons.addStretch(1)
+
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, SEED_LIMIT - 1)
+        self.seed_spin.setToolTip("The seed of the next take when pinned")
+        self.seed_spin.editingFinished.connect(self._seed_edited)
+        self.pin_button = QToolButton()
+        self.pin_button.setText("Pin")
+        self.pin_button.setCheckable(True)
+        self.pin_button.setToolTip("Pinned: regenerating reuses this seed and reproduces the take exactly.\n"
+                                   "Unpinned: every take draws a new seed.")
+        self.pin_button.toggled.connect(self._pin_toggled)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_spin, 1)
+        seed_row.addWidget(self.pin_button)
+        self.sampling_label = QLabel()
+        self.sampling_label.setToolTip("Sampling parameters of the project (Settings → Default sampling)")
+        form = QFormLayout()
+        form.addRow("Seed", seed_row)
+        form.addRow("Sampling", self.sampling_label)
+
+        self.issues_label = QLabel()
+        self.issues_label.setWordWrap(True)
+        self.issues_label.setStyleSheet(f"color: {theme.WARNING.name()};")
+
+        self.generate_button = QPushButton(icons.generate_icon(), "Generate")
+        self.generate_button.setToolTip("Generate a new take of this line (Ctrl+Enter)")
+        self.generate_button.setMinimumHeight(32)
+        self.generate_button.clicked.connect(lambda: self.line_id and self.generateRequested.emit(self.line_id))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.title)
+        layout.addLayout(state_row)
+        layout.addWidget(self.text_label)
+        layout.addWidget(self.waveform)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(take_buttons)
+        layout.addLayout(form)
+        layout.addWidget(self.issues_label)
+        layout.addWidget(self.generate_button)
+        self.set_line(None)
+
+    # ----- public -------------------------------------------------------------------------------------------------
+    def set_line(self, line_id: str | None, view: LineView | None = None) -> None:
+        self.line_id = line_id
+        self._view = view
+        self.refresh()
+
+    def set_view(self, view: LineView | None) -> None:
+        self._view = view
+        self._refresh_state()
+
+    def selected_take_ids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [self.table.item(r, 1).text() for r in rows]
+
+    def select_take(self, take_id: str) -> None:
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 1).text() == take_id:
+                self.table.selectRow(row)
+                return
+
+    def set_playhead(self, seconds: float | None) -> None:
+        self.waveform.set_playhead(seconds)
+
+    def refresh(self) -> None:
+        project = self.session.project
+        line = project.doc.line(self.line_id) if self.line_id else None
+        enabled = line is not None
+        for w in (self.table, self.seed_spin, self.pin_button, self.generate_button, self.waveform):
+            w.setEnabled(enabled)
+        if line is None:
+            self.line_id = None
+            self.title.setText("No line selected")
+            self.text_label.setText("Put the cursor on a script line to see its takes.")
+            self.table.setRowCount(0)
+            self.waveform.set_audio(None, 1)
+            self.issues_label.hide()
+            self._refresh_state()
+            self._update_buttons()
+            return
+        parsed = project.script_line(line.id)
+        speaker = project.doc.speakers[parsed.speaker]
+        self.title.setText(f"{line.id} · {speaker.name} ({parsed.speaker}) · script line {parsed.source_line}")
+        self.text_label.setText(parsed.model_text)
+        self._fill_takes(line)
+        self._load_active_waveform(line, parsed.speaker)
+        self.seed_spin.blockSignals(True)
+        self.seed_spin.setValue(line.seed if line.seed is not None else 0)
+        self.seed_spin.blockSignals(False)
+        self.pin_button.blockSignals(True)
+        self.pin_button.setChecked(line.pinned)
+        self.pin_button.blockSignals(False)
+        self.sampling_label.setText(sampling_summary(project.sampling()))
+        issues = [i.message for i in project.lint() if i.source_line == parsed.source_line]
+        self.issues_label.setText("\n".join(f"• {m}" for m in issues))
+        self.issues_label.setVisible(bool(issues))
+        self.generate_button.setText("Regenerate" if line.takes else "Generate")
+        self._refresh_state()
+        self._update_buttons()
+
+    # ----- filling ------------------------------------------------------------------------------------------------
+    def _fill_takes(self, line) -> None:
+        selected = set(self.selected_take_ids())
+        self.table.setRowCount(len(line.takes))
+        for row, take in enumerate(line.takes):  # oldest first, as Alt+Up / Alt+Down step
+            active = take.id == line.active_take
+            missing = not take_available(self.session.folder, take)
+            cells = ("●" if active else "", take.id, str(take.seed), sampling_summary(take.sampling),
+                     f"{take.duration:.2f} s", take.created.astimezone().strftime("%H:%M:%S"))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if active:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                if col == 0:
+                    item.setToolTip("Active take: the one in the episode" if active else "")
+                    item.setForeground(theme.OK)
+                if missing:
+                    item.setForeground(theme.ERROR)
+                    item.setToolTip(f"The audio file {take.file} is missing")
+                self.table.setItem(row, col, item)
+        for take_id in selected:
+            self.select_take(take_id)
+
+    def _load_active_waveform(self, line, speaker_id: str) -> None:
+        if line.active_take is None:
+            self.waveform.set_audio(None, 1)
+            return
+        try:
+            audio = self.session.take_audio(line.id)
+        except (KeyError, OSError, RuntimeError, ValueError) as e:
+            self.waveform.set_audio(None, 1)
+            self.waveform.set_placeholder(str(e))
+            return
+        self.waveform.set_audio(audio, 44100, theme.speaker_color(speaker_id))
+
+    def _refresh_state(self) -> None:
+        view = self._view
+        if view is None:
+            self.state_icon.clear()
+            self.state_label.setText("")
+            return
+        from gui.icons import state_pixmap
+
+        self.state_icon.setPixmap(state_pixmap(view.state, 16, view.progress))
+        self.state_label.setText(view.tooltip().replace("\n", " · "))
+        busy = view.state in (LineState.QUEUED, LineState.GENERATING)
+        self.generate_button.setEnabled(self.line_id is not None and not busy)
+
+    def _update_buttons(self) -> None:
+        selected = self.selected_take_ids()
+        line = self.session.project.doc.line(self.line_id) if self.line_id else None
+        self.play_button.setEnabled(len(selected) >= 1)
+        self.use_button.setEnabled(len(selected) == 1 and line is not None and selected[0] != line.active_take)
+        self.compare_button.setEnabled(len(selected) == 2)
+        self.keep_button.setEnabled(line is not None and len(line.takes) > 1)
+
+    # ----- actions ------------------------------------------------------------------------------------------------
+    def _play_selected(self) -> None:
+        selected = self.selected_take_ids()
+        if self.line_id and selected:
+            self.playTakeRequested.emit(self.line_id, selected[0])
+
+    def _use_selected(self) -> None:
+        selected = self.selected_take_ids()
+        if self.line_id and len(selected) == 1:
+            self.session.choose_take(self.line_id, selected[0])
+
+    def _compare_selected(self) -> None:
+        selected = self.selected_take_ids()
+        if self.line_id and len(selected) == 2:
+            self.compareRequested.emit(self.line_id, selected[0], selected[1])
+
+    def _seed_edited(self) -> None:
+        if self.line_id is None:
+            return
+        seed = self.seed_spin.value()
+        line = self.session.project.line(self.line_id)
+        if seed != line.seed:
+            self.session.set_seed(self.line_id, seed)
+            if not line.pinned:  # typing a seed means "use this one": pin it
+                self.session.set_pinned(self.line_id, True)
+
+    def _pin_toggled(self, pinned: bool) -> None:
+        if self.line_id is not None:
+            self.session.set_pinned(self.line_id, pinned)

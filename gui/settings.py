@@ -1,0 +1,129 @@
+"""The app's settings in QSettings, with typed accessors and the defaults in one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from PySide6.QtCore import QByteArray, QSettings
+
+DEFAULT_MODEL = "nari-labs/Dia-1.6B-0626"
+MAX_RECENT = 8
+
+
+@dataclass
+class EngineSettings:
+    model: str = DEFAULT_MODEL  # hub repo id or local folder
+    codec: str = "auto"  # "auto" (official DAC), a weights.pth path, or "none"
+    device: str = ""  # "" = automatic (CUDA when present), else cpu / cuda / mps
+    dtype: str = ""  # "" = automatic (bfloat16 on CUDA, float32 otherwise)
+    batch_size: int = 4  # lines per engine call
+
+
+@dataclass
+class SamplingDefaults:
+    cfg_scale: float = 3.0
+    temperature: float = 1.2
+    top_p: float = 0.95
+    cfg_filter_top_k: int = 45
+    max_tokens: int = 0  # 0 = let the engine estimate
+
+
+@dataclass
+class ExportDefaults:
+    loudness_preset: str = "podcast"
+    format: str = "wav"
+
+
+def _read(settings: QSettings, group: str, cls):
+    settings.beginGroup(group)
+    try:
+        values = {}
+        for f in fields(cls):
+            default = f.default
+            raw = settings.value(f.name, default)
+            try:
+                values[f.name] = type(default)(raw)
+            except (TypeError, ValueError):
+                values[f.name] = default  # a hand-edited or old settings file must not break the start
+        return cls(**values)
+    finally:
+        settings.endGroup()
+
+
+def _write(settings: QSettings, group: str, obj) -> None:
+    settings.beginGroup(group)
+    for name, value in asdict(obj).items():
+        settings.setValue(name, value)
+    settings.endGroup()
+
+
+class AppSettings:
+    """Wraps a QSettings; pass one in tests to keep them away from the user's real settings."""
+
+    def __init__(self, qsettings: QSettings | None = None):
+        self.q = qsettings if qsettings is not None else QSettings()
+
+    def engine(self) -> EngineSettings:
+        return _read(self.q, "engine", EngineSettings)
+
+    def set_engine(self, value: EngineSettings) -> None:
+        _write(self.q, "engine", value)
+
+    def sampling(self) -> SamplingDefaults:
+        return _read(self.q, "sampling", SamplingDefaults)
+
+    def set_sampling(self, value: SamplingDefaults) -> None:
+        _write(self.q, "sampling", value)
+
+    def export(self) -> ExportDefaults:
+        return _read(self.q, "export", ExportDefaults)
+
+    def set_export(self, value: ExportDefaults) -> None:
+        _write(self.q, "export", value)
+
+    def recent_projects(self) -> list[str]:
+        value = self.q.value("recent", [])
+        if isinstance(value, str):  # QSettings returns a lone string for a one-element list on some backends
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent_project(self, path: str) -> None:
+        recent = [p for p in self.recent_projects() if p != path]
+        self.q.setValue("recent", ([path] + recent)[:MAX_RECENT])
+
+    def remove_recent_project(self, path: str) -> None:
+        self.q.setValue("recent", [p for p in self.recent_projects() if p != path])
+
+    # An "open" marker that only a clean exit removes: if it is still there at start, the last run crashed.
+    def mark_session_open(self, project_folder: str) -> None:
+        self.q.setValue("session/open_project", project_folder)
+        self.q.setValue("session/clean", False)
+        self.q.sync()
+
+    def mark_session_closed(self) -> None:
+        self.q.setValue("session/clean", True)
+        self.q.sync()
+
+    def unclean_session(self) -> str | None:
+        """The project folder that was open when the app last ended without a clean exit."""
+        clean = self.q.value("session/clean", True)
+        if str(clean).lower() in ("true", "1"):
+            return None
+        folder = self.q.value("session/open_project")
+        return str(folder) if folder else None
+
+    def autosave_seconds(self) -> int:
+        try:
+            return max(1, int(self.q.value("autosave_seconds", 15)))
+        except (TypeError, ValueError):
+            return 15
+
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        return self.q.value("window/geometry"), self.q.value("window/state")
+
+    def set_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.q.setValue("window/geometry", geometry)
+        self.q.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self.q.sync()
