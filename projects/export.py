@@ -22,6 +22,7 @@ from .timeline import Timeline
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 LOUDNESS_TOLERANCE_LU = 0.5
+HEAVY_LIMITING_DB = 8.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> Ex
     elif abs(norm.loudness_lufs - options.lufs) > LOUDNESS_TOLERANCE_LU:
         warnings.append(f"the mix reaches {norm.loudness_lufs:.1f} LUFS, not {options.lufs:.1f}: louder would need "
                         f"more than the true-peak ceiling of {options.ceiling_dbtp:.1f} dBTP allows")
+    if norm.limited_db > HEAVY_LIMITING_DB:
+        warnings.append(f"reaching {options.lufs:.1f} LUFS took up to {norm.limited_db:.0f} dB of peak limiting, "
+                        "which can sound squashed: a lower target keeps more of the speech's dynamics")
     suffix = f".{options.format}"
     fmt = options.format.upper()
     subtype = SUBTYPES[options.bit_depth]

@@ -3,20 +3,22 @@
 The gain each sample needs (ceiling / true peak of the intervals it touches) goes through a forward
 minimum (the look-ahead: gain starts falling before a peak arrives), a backward minimum (hold: it stays down
 a while after), then two moving averages (smooth S-shaped attack and release). Because the look-ahead window
-spans both averages, the smoothed gain never exceeds the needed gain at any sample. Everything is vectorised
-(numpy), so a long episode limits in seconds. The gain curve is returned so stems can get exactly the same
-treatment as the mix.
+spans both averages, the smoothed gain never exceeds the needed gain at any sample. A gain that moves
+reshapes the waveform between samples a little, so the limited regions are measured again and corrected
+if needed. Everything is vectorised (numpy). The gain curve is returned so stems get exactly the mix's
+treatment.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .truepeak import interval_peaks
+from .truepeak import CONTEXT, interval_peaks
 
 ATTACK_MS = 4.0  # each of the two smoothing stages; the look-ahead is their sum
-HOLD_MS = 60.0  # short dips between syllables do not pump the gain back up
+HOLD_MS = 40.0  # short dips between syllables do not pump the gain back up
 MAX_PASSES = 6
+REGION_MARGIN = 256  # samples around a limited region whose peaks are measured again
 
 
 def _window_min(values: np.ndarray, window: int, forward: bool) -> np.ndarray:
@@ -47,11 +49,10 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[window:] - sums[:-window]) / window
 
 
-def _one_pass(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
-    peaks = interval_peaks(x)
+def _gain_for(peaks: np.ndarray, length: int, sample_rate: int, ceiling: float) -> np.ndarray:
+    """Smooth gain per sample keeping every interval peak (times the gain) at or under `ceiling`."""
     interval_need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
-    # A sample needs the lower of the gains of the two intervals it bounds.
-    need = np.ones(len(x))
+    need = np.ones(length)  # a sample needs the lower gain of the two intervals it bounds
     need[: len(interval_need)] = interval_need
     need[1 : len(interval_need) + 1] = np.minimum(need[1 : len(interval_need) + 1], interval_need)
     if need.min() >= 1.0:
@@ -64,18 +65,43 @@ def _one_pass(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
     return np.minimum(gain, 1.0)
 
 
-def limiter_gain(audio: np.ndarray, sample_rate: int, ceiling_db: float) -> np.ndarray:
+def _limited_regions(gain: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) spans where the gain is below 1, widened by REGION_MARGIN and merged."""
+    acting = np.flatnonzero(gain < 1.0)
+    if not len(acting):
+        return []
+    breaks = np.flatnonzero(np.diff(acting) > 2 * (REGION_MARGIN + CONTEXT))
+    starts = np.concatenate([[acting[0]], acting[breaks + 1]])
+    ends = np.concatenate([acting[breaks], [acting[-1]]]) + 1
+    return [(max(0, s - REGION_MARGIN), min(len(gain), e + REGION_MARGIN)) for s, e in zip(starts, ends)]
+
+
+def _remeasure(limited: np.ndarray, peaks: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """Interval peaks of `limited` = audio * gain: measured again where the gain acts, scaled elsewhere."""
+    result = peaks * np.minimum(gain[:-1], gain[1:]) if len(peaks) == len(gain) - 1 else peaks.copy()
+    for start, end in _limited_regions(gain):
+        lo, hi = max(0, start - CONTEXT), min(len(limited), end + CONTEXT)
+        local = interval_peaks(limited[lo:hi])
+        result[start : min(end, len(result))] = local[start - lo : start - lo + min(end, len(result)) - start]
+    return result
+
+
+def limiter_gain(audio: np.ndarray, sample_rate: int, ceiling_db: float,
+                 peaks: np.ndarray | None = None) -> np.ndarray:
     """Gain (<= 1) per sample such that `audio * gain` stays at or under `ceiling_db` dBTP.
 
-    A fast-moving gain slightly reshapes the waveform between samples, so after deep limiting the result
-    can peak a little over; a further pass on the limited signal catches that (rarely more than one)."""
+    `peaks` are `interval_peaks(audio)` when the caller already has them (normalising re-limits the same
+    audio at several gains: the peaks simply scale)."""
     x = np.asarray(audio, dtype=np.float64)
-    gain = np.ones(len(x))
     if not len(x):
-        return gain
+        return np.ones(0)
     ceiling = 10.0 ** (ceiling_db / 20.0)
+    peaks = interval_peaks(x) if peaks is None else peaks
+    gain = _gain_for(peaks, len(x), sample_rate, ceiling)
     for _ in range(MAX_PASSES):
-        step = _one_pass(x * gain, sample_rate, ceiling)
+        if gain.min() >= 1.0:
+            break
+        step = _gain_for(_remeasure(x * gain, peaks, gain), len(x), sample_rate, ceiling)
         if step.min() >= 1.0:
             break
         gain *= step

@@ -13,14 +13,14 @@ import numpy as np
 import pyloudnorm
 
 from .limiter import limiter_gain
-from .truepeak import true_peak_db
+from .truepeak import interval_peaks, true_peak_db
 
 CEILING_DBTP = -1.0
 CEILING_MARGIN_DB = 0.1  # aim a little under the ceiling: the final quantisation must not push a peak over
 TOLERANCE_LU = 0.05
-MAX_ROUNDS = 8
+MAX_ROUNDS = 12
 MAX_STEP_DB = 6.0
-MIN_SLOPE = 0.25
+MIN_SLOPE = 0.1
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,14 @@ def normalise(audio: np.ndarray, sample_rate: int, target_lufs: float, ceiling_d
     if measured is None:  # nothing to measure: only keep peaks under the ceiling
         gain = limiter_gain(x, sample_rate, ceiling)
         return Normalisation(gain, None, true_peak_db(x * gain), 0.0, _depth(gain))
+    peaks = interval_peaks(x)  # measured once: at any static gain they simply scale
     next_db = target_lufs - measured
     previous: tuple[float, float] | None = None
     for _ in range(MAX_ROUNDS):
         static_db = next_db
-        scaled = x * 10.0 ** (static_db / 20.0)
-        limiter = limiter_gain(scaled, sample_rate, ceiling)
+        scale = 10.0 ** (static_db / 20.0)
+        scaled = x * scale
+        limiter = limiter_gain(scaled, sample_rate, ceiling, peaks=peaks * scale)
         loudness = integrated_loudness(scaled * limiter, sample_rate)
         if loudness is None or abs(loudness - target_lufs) <= TOLERANCE_LU:
             break
