@@ -218,14 +218,17 @@ async def wait_for_outcome(request: Request, job, text_field: str, *, debug: boo
     gone = asyncio.ensure_future(client_disconnected(request))
     try:
         await asyncio.wait({outcome, gone}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:  # server shutting down with this request still open
+    except asyncio.CancelledError:
+        # uvicorn cancels requests still open when its graceful shutdown time is up: stop the generation
+        # and tell the client why, instead of a bare 500.
         job.withdraw()
-        raise
+        outcome.add_done_callback(_ignore_outcome)
+        raise ApiError(503, "the server is shutting down", code="shutting_down") from None
     finally:
         gone.cancel()
     if not outcome.done():
         job.withdraw()
-        outcome.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody will read it
+        outcome.add_done_callback(_ignore_outcome)
         return None
     try:
         return outcome.result()
@@ -245,6 +248,12 @@ async def wait_for_outcome(request: Request, job, text_field: str, *, debug: boo
         if debug:
             message += "\n" + "".join(traceback.format_exception(exc))
         raise ApiError(500, message, code="generation_failed") from None
+
+
+def _ignore_outcome(future: asyncio.Future) -> None:
+    """Retrieve the outcome nobody waits for any more (asyncio would log it as never retrieved)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def client_disconnected(request: Request) -> None:

@@ -49,9 +49,10 @@ def socket_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def make_server(app, *, log_level: str = "info", access_log: bool = True) -> uvicorn.Server:
+def make_server(app, *, log_level: str = "info", access_log: bool = True,
+                graceful_seconds: int = GRACEFUL_SHUTDOWN_SECONDS) -> uvicorn.Server:
     config = uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan="on",
-                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                            timeout_graceful_shutdown=graceful_seconds)
     return uvicorn.Server(config)
 
 
@@ -67,10 +68,11 @@ class BackgroundServer:
             httpx.get(server.url + "/health")
     """
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning") -> None:
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning",
+                 graceful_seconds: int = GRACEFUL_SHUTDOWN_SECONDS) -> None:
         self._sock = bind_socket(host, port)
         self.url = socket_url(self._sock)
-        self._server = make_server(app, log_level=log_level, access_log=False)
+        self._server = make_server(app, log_level=log_level, access_log=False, graceful_seconds=graceful_seconds)
         self._thread = threading.Thread(target=self._run, name="dia-http", daemon=True)
         self._error: BaseException | None = None
 

@@ -42,9 +42,9 @@ def voices_dir(tmp_path_factory):
     return folder
 
 
-def start_server(engine, voices_dir, **options) -> BackgroundServer:
+def start_server(engine, voices_dir, graceful_seconds: int = 3, **options) -> BackgroundServer:
     library, _ = VoiceLibrary.from_folder(voices_dir)
-    return BackgroundServer(create_app(engine, library, **options)).start()
+    return BackgroundServer(create_app(engine, library, **options), graceful_seconds=graceful_seconds).start()
 
 
 @pytest.fixture(scope="module")
@@ -388,6 +388,23 @@ def test_health_answers_during_generation_and_hanging_up_stops_it(http, server):
     assert after["served"] == before["served"]
     # and the server goes on serving
     assert http.post("/generate", json={"text": "After.", "max_tokens": 40}).status_code == 200
+
+
+def test_stopping_the_server_ends_open_requests_with_a_503(tiny_engine, voices_dir):
+    stopping = start_server(tiny_engine, voices_dir, graceful_seconds=1)
+    answers: list[httpx.Response] = []
+    long_request = {"text": "hello", "seed": 8, "max_tokens": 3000}  # about 600 steps on the tiny model
+    thread = threading.Thread(target=lambda: answers.append(
+        httpx.post(stopping.url + "/generate", json=long_request, timeout=TIMEOUT)))
+    thread.start()
+    wait_until(lambda: httpx.get(stopping.url + "/health").json()["scheduler"]["running"])
+    started = time.monotonic()
+    stopping.stop()  # waits 1 s for open requests, then cancels them, which stops the generation
+    assert time.monotonic() - started < 30
+    thread.join(TIMEOUT)
+    assert answers[0].status_code == 503
+    assert answers[0].json()["error"] == {"message": "the server is shutting down", "type": "server_error",
+                                          "param": None, "code": "shutting_down"}
 
 
 # --- api key -------------------------------------------------------------------------------------------
