@@ -36,7 +36,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="most requests generated together (default: %(default)s)")
     parser.add_argument("--batch-window-ms", metavar="MS", type=float, default=50.0,
                         help="how long a request waits for others to share its batch (default: %(default)s)")
-    parser.add_argument("--debug", action="store_true", help="debug logging, and tracebacks in the messages of 5xx errors")
+    parser.add_argument("--debug", action="store_true",
+                        help="debug logging, and tracebacks in the messages of 5xx errors")
     add_engine_options(parser)
     parser.set_defaults(func=run)
     return parser

@@ -7,6 +7,7 @@ taken fails at once with a clear message, and port 0 gives a free port whose num
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import threading
 import time
@@ -25,13 +26,13 @@ def bind_socket(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if os.name != "nt":  # restart at once after a stop; on Windows this flag would let two servers share a port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.set_inheritable(True)
     return sock
 
 
