@@ -391,7 +391,8 @@ def test_health_answers_during_generation_and_hanging_up_stops_it(http, server):
 
 
 def test_stopping_the_server_ends_open_requests_with_a_503(tiny_engine, voices_dir):
-    stopping = start_server(tiny_engine, voices_dir, graceful_seconds=1)
+    app = create_app(tiny_engine, VoiceLibrary.from_folder(voices_dir)[0])
+    stopping = BackgroundServer(app, graceful_seconds=0).start()  # no grace: the request cannot finish
     answers: list[httpx.Response] = []
     long_request = {"text": "hello", "seed": 8, "max_tokens": 3000}  # about 600 steps on the tiny model
     thread = threading.Thread(target=lambda: answers.append(
@@ -399,12 +400,14 @@ def test_stopping_the_server_ends_open_requests_with_a_503(tiny_engine, voices_d
     thread.start()
     wait_until(lambda: httpx.get(stopping.url + "/health").json()["scheduler"]["running"])
     started = time.monotonic()
-    stopping.stop()  # waits 1 s for open requests, then cancels them, which stops the generation
+    stopping.stop()  # cancels the open request, which withdraws it and so stops its generation
     assert time.monotonic() - started < 30
     thread.join(TIMEOUT)
     assert answers[0].status_code == 503
     assert answers[0].json()["error"] == {"message": "the server is shutting down", "type": "server_error",
                                           "param": None, "code": "shutting_down"}
+    numbers = app.state.scheduler.stats()
+    assert numbers["cancelled"] == 1 and numbers["served"] == 0 and numbers["running"] == 0
 
 
 # --- api key -------------------------------------------------------------------------------------------
