@@ -266,13 +266,13 @@ class MainWindow(QMainWindow):
         c.engineLoading.connect(self._engine_loading)
         c.engineReady.connect(self._engine_ready)
         c.engineFailed.connect(self._engine_failed)
-        c.lineFailed.connect(lambda line_id, msg: self.statusBar().showMessage(f"{line_id} failed: {msg}", 8000))
+        c.lineFailed.connect(self._line_failed)
         c.finished.connect(self._generation_finished)
         p = self.player
         p.positionChanged.connect(self._playback_position)
         p.stopped.connect(self._playback_stopped)
         self.mix_builder.ready.connect(self._mix_ready)
-        self.mix_builder.failed.connect(lambda msg: self.statusBar().showMessage(f"Timeline: {msg}", 8000))
+        self.mix_builder.failed.connect(self._mix_failed)  # a bound slot: delivered on the GUI thread
         t = self.timeline
         t.view.cursorMoved.connect(self._timeline_cursor_moved)
         t.view.clipSelected.connect(self._timeline_clip_selected)
@@ -372,25 +372,21 @@ class MainWindow(QMainWindow):
         self.editor.document().clearUndoRedoStacks()
         session.attach_document(self.editor.document())
         session.undo_stack.clear()
-        session.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
-        session.undo_stack.canUndoChanged.connect(self.act_undo.setEnabled)
-        session.undo_stack.canRedoChanged.connect(self.act_redo.setEnabled)
-        session.undo_stack.undoTextChanged.connect(lambda t: self.act_undo.setText(f"&Undo {t}".strip()))
-        session.undo_stack.redoTextChanged.connect(lambda t: self.act_redo.setText(f"&Redo {t}".strip()))
+        session.undo_stack.indexChanged.connect(self._undo_changed)
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
         session.linesChanged.connect(self._project_changed)
         session.lineChanged.connect(self._line_changed)
         session.timelineChanged.connect(self._timeline_changed)
         session.speakersChanged.connect(self._project_changed)
-        session.dirtyChanged.connect(lambda _dirty: self._update_title())
+        session.dirtyChanged.connect(self._update_title)
 
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
-        self.speakers_panel.errorRaised.connect(lambda msg: self._error("Voice clip", msg))
+        self.speakers_panel.errorRaised.connect(self._voice_error)
         self.speakers_dock.setWidget(self.speakers_panel)
         self.inspector = LineInspector(session)
-        self.inspector.generateRequested.connect(lambda line_id: self.generate([line_id], force=True))
+        self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)
         self.inspector.compareRequested.connect(self.compare_takes)
         self.inspector.keepOnlyActiveRequested.connect(self.keep_only_active)
@@ -405,6 +401,21 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         self._current_line_changed(self.editor.current_block_number())
         self._rebuild_mix()
+
+    def _undo_changed(self, *_args) -> None:
+        if self.session is None:
+            return
+        stack = self.session.undo_stack
+        self.act_undo.setEnabled(stack.canUndo())
+        self.act_redo.setEnabled(stack.canRedo())
+        self.act_undo.setText(f"&Undo {stack.undoText()}".strip())
+        self.act_redo.setText(f"&Redo {stack.redoText()}".strip())
+
+    def _voice_error(self, message: str) -> None:
+        self._error("Voice clip", message)
+
+    def _regenerate(self, line_id: str) -> None:
+        self.generate([line_id], force=True)
 
     def _release_session(self) -> bool:
         """Close the current project (asking what to do with an untitled one). False when the user cancels."""
@@ -435,6 +446,9 @@ class MainWindow(QMainWindow):
         else:
             self._save_quietly()
         self.session = None
+        for signal in (session.linesChanged, session.lineChanged, session.timelineChanged, session.speakersChanged,
+                       session.dirtyChanged, session.undo_stack.indexChanged):
+            signal.disconnect()
         session.deleteLater()
         return True
 
@@ -508,7 +522,7 @@ class MainWindow(QMainWindow):
         except (ProjectError, OSError) as e:
             self.statusBar().showMessage(f"Autosave failed: {e}", 10000)
 
-    def _update_title(self) -> None:
+    def _update_title(self, *_args) -> None:
         if self.session is None:
             self.setWindowTitle("Dia Studio")
             return
@@ -645,6 +659,9 @@ class MainWindow(QMainWindow):
     def _take_arrived(self, line_id: str, take_id: str) -> None:
         if self.session is not None:
             self.session.take_added(line_id)
+
+    def _line_failed(self, line_id: str, message: str) -> None:
+        self.statusBar().showMessage(f"{line_id} failed: {message}", 8000)
 
     def _busy_changed(self, busy: bool) -> None:
         self.act_stop.setEnabled(busy)
@@ -858,6 +875,9 @@ class MainWindow(QMainWindow):
         total = snap.duration
         if not self.player.is_playing:
             self.transport_label.setText(f"{int(total // 60)}:{total % 60:04.1f}")
+
+    def _mix_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Timeline: {message}", 8000)
 
     def _timeline_cursor_moved(self, seconds: float) -> None:
         if self.player.is_playing and (self.player.tag or ("",))[0] == "timeline":
