@@ -31,14 +31,14 @@ def run(args: argparse.Namespace) -> int:
         return fail("--voice needs --voice-transcript (the words spoken in the clip)")
     if args.voice_transcript and not args.voice:
         return fail("--voice-transcript needs --voice")
+    if str(args.codec).lower() == "none":
+        return fail("synth writes audio and needs a codec; do not pass --codec none")
     out = Path(args.out)
     if not out.parent.exists():
         return fail(f"output folder does not exist: {out.parent}")
     try:
         sampling = sampling_from_args(args)
         engine = load_engine(args)
-        if not engine.has_codec:
-            return fail("synth writes audio and needs a codec; do not pass --codec none")
         voice = engine.encode_voice(args.voice, args.voice_transcript) if args.voice else None
         request = GenerationRequest(text=text, seed=args.seed, sampling=sampling, voice=voice)
         engine.validate([request])
