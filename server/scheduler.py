@@ -252,7 +252,9 @@ class BatchScheduler:
             if len(jobs) > 1:
                 # One bad request must not fail the others: serve the unfinished ones alone.
                 for job, request in zip(jobs, requests):
-                    if not job.future.done():
+                    if job.withdrawn:
+                        self._finish(job, JobCancelled("the client went away"))
+                    elif not job.future.done():
                         self._generate([job], [request])
             else:
                 self._finish(jobs[0], exc)
