@@ -45,6 +45,10 @@ def add_parser(sub) -> None:
     p.add_argument("--subtitles", action="store_true", help="also write .srt and .vtt subtitles")
     add_engine_options(p)
     add_sampling_options(p)
+    for action in p._actions:  # argparse has no public way to reword a shared option's help
+        if action.dest == "seed":
+            action.help = ("project seed: a fresh render of the same script is then reproducible (default: the "
+                           "project's; without one, each take draws a random seed, recorded with it)")
     # Unset sampling options keep the project's values (so re-running without them does not make lines stale).
     p.set_defaults(func=run, seed=None, **{name: None for name in SAMPLING_ARGS})
 
@@ -106,6 +110,8 @@ def _render(args: argparse.Namespace) -> int:
     if not parse_script(text).lines:
         return fail(f"script {script_path} has no lines to speak")
 
+    if str(args.codec).lower() == "none":
+        return fail("render writes audio and needs a codec: do not pass --codec none")
     out = Path(args.out)
     fmt = args.format or ("flac" if out.suffix.lower() == ".flac" else "wav")
     if out.suffix.lower() in (".wav", ".flac") and out.suffix.lower() != f".{fmt}":

@@ -169,13 +169,14 @@ def bad_cases(inputs):
         "extension mismatch": (["--format", "flac"], "does not end in .flac"),
         "bad sampling": (["--top-p", "1.5"], "top_p"),
         "model that cannot load": (["--model", str(inputs["script"].with_name("no-model"))], "no-model"),
+        "no codec": (["--codec", "none"], "needs a codec"),
     }
 
 
 @pytest.mark.parametrize("case", ["unreadable clip", "missing clip", "missing transcript", "empty script",
                                   "missing script", "bad voice syntax", "transcript without clip",
                                   "flac cannot be float", "extension mismatch", "bad sampling",
-                                  "model that cannot load"])
+                                  "model that cannot load", "no codec"])
 def test_bad_input_exits_with_one_readable_line_and_changes_nothing(existing, case, tiny_model_dir, tiny_dac_path,
                                                                     capsys):
     extra, needle = bad_cases(existing)[case]
