@@ -184,7 +184,11 @@ class Project:
     def statuses(self) -> dict[str, LineStatus]:
         """Status of every line, in script order."""
         with self._lock:
-            return {line.id: self.status(line.id) for line in self.doc.lines}
+            voices = voices_fingerprint(self.doc.speakers)
+            return {
+                line.id: line_status(self.folder, line, line_fingerprint(parsed.model_text, voices, self.doc.sampling))
+                for line, parsed in zip(self.doc.lines, self.script.lines)
+            }
 
     def lines_to_generate(self) -> list[str]:
         """Ids of the missing and stale lines, in script order."""

@@ -15,6 +15,7 @@ from .model import ProjectFile
 PROJECT_FILE = "project.json"
 BACKUP_DIR = "backups"
 KEEP_BACKUPS = 5
+BACKUP_EVERY_S = 30.0  # at most one backup per this many seconds
 
 
 class ProjectError(Exception):
@@ -85,6 +86,9 @@ def save(folder: Path, project: ProjectFile) -> None:
 
 
 def _keep_backup(folder: Path, data: bytes) -> None:
+    existing = backups(folder)
+    if existing and time.time() - existing[0].stat().st_mtime < BACKUP_EVERY_S:
+        return  # a render saves after every take: spaced backups keep older states than the last few seconds
     try:
         json.loads(data)
     except ValueError:

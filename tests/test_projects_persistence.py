@@ -76,7 +76,8 @@ def test_save_is_atomic_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temp file left behind
 
 
-def test_saves_keep_a_few_previous_versions(tmp_path):
+def test_saves_keep_a_few_previous_versions(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "BACKUP_EVERY_S", 0.0)
     project = Project.create(tmp_path)
     for i in range(store.KEEP_BACKUPS + 3):
         project.set_script(f"[S1] Version {i}.")
@@ -90,7 +91,16 @@ def test_saves_keep_a_few_previous_versions(tmp_path):
     assert len(store.backups(tmp_path)) == count
 
 
-def test_corrupt_project_gives_a_clear_error_and_offers_the_newest_good_backup(tmp_path):
+def test_rapid_saves_keep_spaced_backups(tmp_path):
+    project = Project.create(tmp_path)
+    for i in range(4):  # e.g. a render saving after every take
+        project.set_script(f"[S1] Take {i}.")
+        project.save()
+    assert len(store.backups(tmp_path)) == 1  # only the state before the burst; older backups are not pushed out
+
+
+def test_corrupt_project_gives_a_clear_error_and_offers_the_newest_good_backup(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "BACKUP_EVERY_S", 0.0)
     project = Project.create(tmp_path)
     project.set_script("[S1] Good version.")
     project.save()
