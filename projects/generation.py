@@ -17,25 +17,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dia_engine import GenerationRequest, GenerationResult, Progress, SamplingParams
+from dia_engine import GenerationRequest, GenerationResult, Progress, SamplingParams, VoicePrompt
 
 from .audio import PART_CROSSFADE_MS, crossfade_join, ms_to_samples
 from .limits import seconds_budget, text_budget
-from .model import Take
+from .model import Sampling, Take
 from .project import Project
 from .seeds import part_seed, seed_for_next_take
 from .split import split_for_model
 from .store import ProjectError
 from .voices import VoicePromptCache
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LineJob:
-    """One line to generate: its seed, the fingerprint the take will carry and the model texts of its parts."""
+    """One line to generate, with everything it is generated from as it was when planned (so a setting changed
+    meanwhile cannot end up in a take whose fingerprint says otherwise)."""
 
     line_id: str
     seed: int
-    fingerprint: str
-    parts: tuple[str, ...]
+    fingerprint: str  # the take will carry it
+    parts: tuple[str, ...]  # model texts, generated separately and joined
+    sampling: Sampling
+    voice: VoicePrompt | None
 
 
 @dataclass(frozen=True)
@@ -63,33 +66,35 @@ class GenerationService:
         self.engine = engine
         self._voices = VoicePromptCache(engine)
 
-    def sampling(self) -> SamplingParams:
-        return SamplingParams(**self.project.doc.sampling.model_dump())
-
-    def voice(self):
+    def voice(self) -> VoicePrompt | None:
+        """The combined voice prompt of the project's speakers as they are now (encoded once, then cached)."""
         return self._voices.prompt(self.project.folder, self.project.doc.speakers)
 
     def plan(self, line_ids: list[str] | None = None, *, force: bool = False) -> list[LineJob]:
         """Jobs for `line_ids` (default: every line) that are missing or stale; with `force`, for all of them
         (an explicit "regenerate": a pinned line then reproduces its take, others draw a new seed)."""
         project = self.project
-        voice = self.voice()
-        transcript = voice.transcript if voice is not None else ""
-        max_bytes = text_budget(transcript, self.engine.max_text_bytes)
-        max_seconds = seconds_budget(voice.num_frames if voice is not None else 0)
-        if max_bytes < 8:
-            raise ProjectError("the voice clips' transcripts fill the model's text length: use shorter clips")
-        wanted = set(line_ids) if line_ids is not None else None
-        todo = set(project.lines_to_generate())
-        jobs = []
-        for line in project.lines:
-            if (wanted is not None and line.id not in wanted) or (not force and line.id not in todo):
-                continue
-            parsed = project.script_line(line.id)
-            parts = split_for_model(parsed.turns, max_bytes=max_bytes, max_seconds=max_seconds)
-            jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
-                                tuple(parts)))
-        return jobs
+        with project.lock:
+            wanted = set(line_ids) if line_ids is not None else None
+            todo = set(project.lines_to_generate())
+            lines = [line for line in project.lines
+                     if (wanted is None or line.id in wanted) and (force or line.id in todo)]
+            if not lines:
+                return []  # nothing to do: not even the voices need encoding
+            voice = self.voice()
+            transcript = voice.transcript if voice is not None else ""
+            max_bytes = text_budget(transcript, self.engine.max_text_bytes)
+            max_seconds = seconds_budget(voice.num_frames if voice is not None else 0)
+            if max_bytes < 8:
+                raise ProjectError("the voice clips' transcripts fill the model's text length: use shorter clips")
+            sampling = project.doc.sampling.model_copy()
+            jobs = []
+            for line in lines:
+                parts = split_for_model(project.script_line(line.id).turns, max_bytes=max_bytes,
+                                        max_seconds=max_seconds)
+                jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
+                                    tuple(parts), sampling, voice))
+            return jobs
 
     def run(
         self,
@@ -106,10 +111,8 @@ class GenerationService:
         report = GenerationReport()
         if not jobs:
             return report
-        sampling = self.sampling()
-        stored_sampling = self.project.doc.sampling.model_copy()
-        voice = self.voice()
-        requests = [(job, i, GenerationRequest(text, part_seed(job.seed, i), sampling, voice))
+        requests = [(job, i, GenerationRequest(text, part_seed(job.seed, i), SamplingParams(**job.sampling.model_dump()),
+                                               job.voice))
                     for job in jobs for i, text in enumerate(job.parts)]
         audio_parts: dict[str, dict[int, np.ndarray]] = {job.line_id: {} for job in jobs}
         steps = [0.0] * len(requests)
@@ -133,7 +136,7 @@ class GenerationService:
             pieces = [audio_parts[job.line_id][i] for i in range(len(job.parts))]
             take = self.project.add_take(
                 job.line_id, crossfade_join(pieces, ms_to_samples(PART_CROSSFADE_MS, outcome.sample_rate)),
-                outcome.sample_rate, seed=job.seed, sampling=stored_sampling, model_id=str(self.engine.model_id),
+                outcome.sample_rate, seed=job.seed, sampling=job.sampling, model_id=str(self.engine.model_id),
                 fingerprint=job.fingerprint, parts=len(job.parts))
             lines_done += 1
             if take is None:

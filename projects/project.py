@@ -37,7 +37,7 @@ class Project:
     def __init__(self, folder: Path, doc: ProjectFile) -> None:
         self.folder = Path(folder)
         self.doc = doc
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()  # held by every method; hold it to read or change `doc` in several steps
         self._script: Script | None = None
         self._sync_lines()
 
@@ -68,13 +68,13 @@ class Project:
         return cls(folder, store.restore_backup(Path(folder), backup))
 
     def save(self) -> None:
-        with self._lock:
+        with self.lock:
             store.save(self.folder, self.doc)
 
     # ----- script ---------------------------------------------------------------------------------
     @property
     def script(self) -> Script:
-        with self._lock:
+        with self.lock:
             if self._script is None:
                 self._script = parse_script(self.doc.script)
             return self._script
@@ -91,7 +91,7 @@ class Project:
 
     def script_line(self, line_id: str) -> ScriptLine:
         """The parsed script line (speaker, turns, model text, source line number) of a line id."""
-        with self._lock:
+        with self.lock:
             for line, parsed in zip(self.doc.lines, self.script.lines):
                 if line.id == line_id:
                     return parsed
@@ -99,14 +99,14 @@ class Project:
 
     def set_script(self, text: str) -> None:
         """Replace the script text. Lines keep their identity (and takes) across edits."""
-        with self._lock:
+        with self.lock:
             self.doc.script = text
             self._script = None
             self._sync_lines()
 
     def _sync_lines(self) -> None:
         """Match the document's line records to the parsed script after the text changed."""
-        with self._lock:
+        with self.lock:
             parsed = self.script.lines
             old = self.doc.lines
             if [line.text for line in old] == [p.text for p in parsed]:
@@ -131,7 +131,7 @@ class Project:
             self.doc.removed_lines = (dropped + remaining)[:KEEP_REMOVED_LINES]
 
     def lint(self, max_text_bytes: int = MAX_TEXT_BYTES) -> list[LintIssue]:
-        with self._lock:
+        with self.lock:
             frames = sum(round((s.clip_seconds or 0.0) * FRAMES_PER_SECOND) for s in self.doc.speakers.values() if s.clip)
             return lint_script(self.script, prompt_transcript=prompt_transcript(self.doc.speakers),
                                prompt_frames=frames, max_text_bytes=max_text_bytes)
@@ -145,7 +145,7 @@ class Project:
         ProjectError with a readable message; the project is unchanged then."""
         if speaker_id not in ("S1", "S2"):
             raise ProjectError(f"unknown speaker {speaker_id!r}: use S1 or S2")
-        with self._lock:
+        with self.lock:
             current = self.doc.speakers[speaker_id]
             update: dict = {}
             if name is not None:
@@ -173,17 +173,17 @@ class Project:
 
     def fingerprint(self, line_id: str) -> str:
         """What a take of this line must be made from to be up to date."""
-        with self._lock:
+        with self.lock:
             return line_fingerprint(self.script_line(line_id).model_text, voices_fingerprint(self.doc.speakers),
                                     self.doc.sampling)
 
     def status(self, line_id: str) -> LineStatus:
-        with self._lock:
+        with self.lock:
             return line_status(self.folder, self.line(line_id), self.fingerprint(line_id))
 
     def statuses(self) -> dict[str, LineStatus]:
         """Status of every line, in script order."""
-        with self._lock:
+        with self.lock:
             voices = voices_fingerprint(self.doc.speakers)
             return {
                 line.id: line_status(self.folder, line, line_fingerprint(parsed.model_text, voices, self.doc.sampling))
@@ -198,7 +198,7 @@ class Project:
                          trim_silence: bool | None = None, pinned: bool | None = None,
                          seed: int | None | object = _UNSET) -> Line:
         """Timeline and seed settings of one line (`gap_ms=None` means the project default)."""
-        with self._lock:
+        with self.lock:
             line = self.line(line_id)
             if gap_ms is not _UNSET:
                 line.gap_ms = gap_ms
@@ -218,7 +218,7 @@ class Project:
         """Store a new take, make it the line's active take and save the project at once.
 
         Returns None (and stores nothing) when the line was deleted from the script meanwhile."""
-        with self._lock:
+        with self.lock:
             line = self.doc.line(line_id)
             if line is None:
                 return None
@@ -235,7 +235,7 @@ class Project:
             return take
 
     def set_active_take(self, line_id: str, take_id: str) -> None:
-        with self._lock:
+        with self.lock:
             line = self.line(line_id)
             take = line.take(take_id)
             if take is None:
@@ -245,7 +245,7 @@ class Project:
 
     def take_audio(self, line_id: str, take_id: str | None = None) -> np.ndarray:
         """Samples of a take (the active one by default). Raises TakeMissingError when its file is gone."""
-        with self._lock:
+        with self.lock:
             line = self.line(line_id)
             take = line.take(take_id or line.active_take)
             if take is None:
@@ -256,7 +256,7 @@ class Project:
         """Delete every take but the active one (of the given lines, or all) and their files. Returns how many.
 
         Also forgets lines cut from the script. This is the only operation that deletes takes."""
-        with self._lock:
+        with self.lock:
             doomed: list[Take] = []
             for line in self.doc.lines:
                 if line_ids is None or line.id in line_ids:
@@ -276,7 +276,7 @@ class Project:
 
         Raises IncompleteProjectError naming the lines without a usable take, unless `allow_missing`
         (then they are left out, e.g. to preview a partly generated episode)."""
-        with self._lock:
+        with self.lock:
             clips, missing = [], []
             for line, parsed in zip(self.doc.lines, self.script.lines):
                 take = line.take(line.active_take)
