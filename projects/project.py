@@ -1,8 +1,10 @@
 """A project folder and the operations on it: the one object the editor, the server and `render` work with.
 
 Layout: `project.json`, `voices/` (copied reference clips), `takes/` (one WAV per take), `backups/`.
-Methods change the document in memory; `save()` writes it. `add_take` saves at once, so an interrupted
-render keeps every take it finished. All methods are safe to call from a worker thread and the UI thread.
+Methods change the document in memory; `save()` writes it. Two write at once: `set_speaker` copies a clip
+into `voices/` (named by its content, so nothing is overwritten), and `add_take` writes the take and saves,
+so an interrupted render keeps every take it finished. All methods are safe to call from a worker thread and
+the UI thread.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from dia_engine import FRAMES_PER_SECOND, SAMPLE_RATE
 
@@ -162,8 +165,9 @@ class Project:
                 update.update(clip=relative, clip_sha256=sha, clip_seconds=seconds)
             try:
                 speaker = Speaker.model_validate({**current.model_dump(), **update})
-            except ValueError as error:
-                raise ProjectError(f"speaker {speaker_id}: {error}") from None
+            except ValidationError as error:
+                reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+                raise ProjectError(f"speaker {speaker_id}: {reason}") from None
             self.doc.speakers[speaker_id] = speaker
             return speaker
 

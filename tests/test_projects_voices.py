@@ -66,6 +66,10 @@ def test_a_clip_needs_its_transcript(tmp_path):
     assert project.doc.speakers["S1"].clip is None and not (project.folder / "voices").exists()
     with pytest.raises(ProjectError, match="unknown speaker"):
         project.set_speaker("S3", name="Eve")
+    project.set_speaker("S1", clip=clip, transcript="Hello.")
+    with pytest.raises(ProjectError, match="^speaker S1: a speaker with a reference clip needs the clip's transcript$"):
+        project.set_speaker("S1", transcript="")
+    assert project.doc.speakers["S1"].transcript == "Hello."
 
 
 def test_removing_a_clip_keeps_the_name(tmp_path):
