@@ -220,3 +220,20 @@ def test_a_moved_line_keeps_its_identity():
 def test_duplicate_lines_are_each_matched_once():
     result = match_lines(["[S1] yes", "[S1] yes"], ["[S1] yes", "[S1] yes", "[S1] yes"])
     assert sorted(i for i in result if i is not None) == [0, 1] and result.count(None) == 1
+
+
+line_lists = st.lists(st.sampled_from(["[S1] a", "[S2] b", "[S1] c c", "[S2] dd", "[S1] e", "x"]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(line_lists, line_lists)
+def test_matching_is_one_to_one_and_keeps_unchanged_lines(old, new):
+    result = match_lines(old, new)
+    assert len(result) == len(new)
+    used = [i for i in result if i is not None]
+    assert len(used) == len(set(used)) and all(0 <= i < len(old) for i in used)
+    assert match_lines(old, old) == list(range(len(old)))
+    # a line whose exact text was in the old script and is still free gets an old identity
+    for j, i in enumerate(result):
+        if i is None:
+            assert all(old[k] != new[j] for k in range(len(old)) if k not in used)
