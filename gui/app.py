@@ -7,12 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QSplashScreen
 
-from gui import icons
+from gui import icons, theme
 from gui.crash import CrashReporter
-from gui.main_window import MainWindow
 from gui.settings import AppSettings
 from gui.theme import apply_theme
 
@@ -37,6 +37,30 @@ def application() -> QApplication:
     return app
 
 
+def splash_screen() -> QSplashScreen:
+    """Shown while the engine stack (torch) is imported: a few seconds on a cold start."""
+    pm = QPixmap(420, 180)
+    pm.fill(theme.PANEL)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    icons.app_icon().paint(p, 24, 40, 96, 96)
+    font = QFont(p.font())
+    font.setPointSize(20)
+    font.setBold(True)
+    p.setFont(font)
+    p.setPen(theme.TEXT)
+    p.drawText(140, 92, APP_NAME)
+    font.setPointSize(10)
+    font.setBold(False)
+    p.setFont(font)
+    p.setPen(QColor(theme.TEXT_DIM))
+    p.drawText(140, 118, "Script-to-dialogue on Dia 1.6B")
+    p.end()
+    splash = QSplashScreen(pm)
+    splash.showMessage("Starting…", Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight, theme.TEXT_DIM)
+    return splash
+
+
 def run_app(argv: list[str]) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -44,6 +68,11 @@ def run_app(argv: list[str]) -> int:
     reporter = CrashReporter()
     reporter.install()
     try:
+        splash = splash_screen()
+        splash.show()
+        app.processEvents()
+        from gui.main_window import MainWindow  # imports torch (through projects and dia_engine): the slow part
+
         window = MainWindow(AppSettings())
         opened = False
         if args.project:
@@ -53,6 +82,7 @@ def run_app(argv: list[str]) -> int:
         if not opened:
             window.new_project()
         window.show()
+        splash.finish(window)
         if args.quit_after_show:
             QTimer.singleShot(0, window.close)
         return app.exec()

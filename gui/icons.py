@@ -157,3 +157,21 @@ def app_icon() -> QIcon:
             x = s * (0.18 + i * 0.13)
             p.drawLine(QPointF(x, s * (0.5 - h / 2.4)), QPointF(x, s * (0.5 + h / 2.4)))
     return _glyph_icon(draw, theme.TEXT, 64)
+
+
+@lru_cache(maxsize=16)
+def severity_pixmap(severity: str, size: int = 16) -> QPixmap:
+    """Script-check icons: error = cross in a square, warning = triangle, info = "i" in a circle."""
+    if severity == "error":
+        return _state_pixmap_cached(LineState.FAILED, size)
+    if severity == "warning":
+        return _state_pixmap_cached(LineState.STALE, size)
+    pm, p = _canvas(size)
+    s = float(size)
+    p.setPen(QPen(theme.ACCENT, 1.5))
+    p.drawEllipse(QRectF(2, 2, s - 4, s - 4))
+    p.setPen(QPen(theme.ACCENT, 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    p.drawLine(QPointF(s / 2, s * 0.45), QPointF(s / 2, s * 0.72))
+    p.drawPoint(QPointF(s / 2, s * 0.3))
+    p.end()
+    return pm

@@ -22,6 +22,12 @@ def sampling_summary(sampling) -> str:
     return text + (f" · max {sampling.max_tokens}" if sampling.max_tokens else "")
 
 
+def sampling_tooltip(sampling) -> str:
+    return (f"CFG scale {sampling.cfg_scale:g}\nTemperature {sampling.temperature:g}\nTop-p {sampling.top_p:g}\n"
+            f"CFG filter top-k {sampling.cfg_filter_top_k}\n"
+            f"Max tokens {sampling.max_tokens if sampling.max_tokens else 'automatic'}")
+
+
 class LineInspector(QWidget):
     generateRequested = Signal(str)  # line id
     playTakeRequested = Signal(str, str)  # line id, take id
@@ -49,6 +55,7 @@ class LineInspector(QWidget):
         self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.waveform = WaveformView()
+        self.waveform.setMinimumHeight(96)
         self.waveform.set_placeholder("No take yet — press Generate (Ctrl+Enter)")
         self.waveform.seekRequested.connect(self.seekRequested)
 
@@ -59,6 +66,8 @@ class LineInspector(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
@@ -152,6 +161,7 @@ class LineInspector(QWidget):
         enabled = line is not None
         for w in (self.table, self.seed_spin, self.pin_button, self.generate_button, self.waveform):
             w.setEnabled(enabled)
+        self.waveform.set_placeholder("No take yet — press Generate (Ctrl+Enter)")
         if line is None:
             self.line_id = None
             self.title.setText("No line selected")
@@ -199,6 +209,8 @@ class LineInspector(QWidget):
                     item.setFont(font)
                 if col == 0:
                     item.setToolTip("Active take: the one in the episode" if active else "")
+                if col == 3:
+                    item.setToolTip(sampling_tooltip(take.sampling))
                     item.setForeground(theme.OK)
                 if missing:
                     item.setForeground(theme.ERROR)
@@ -217,6 +229,7 @@ class LineInspector(QWidget):
             self.waveform.set_audio(None, 1)
             self.waveform.set_placeholder(str(e))
             return
+        self.waveform.set_placeholder(f"Take {line.active_take} is empty (0 s)" if not len(audio) else "")
         self.waveform.set_audio(audio, 44100, theme.speaker_color(speaker_id))
 
     def _refresh_state(self) -> None:

@@ -12,10 +12,10 @@ import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QProgressDialog, QToolButton, QWidget)
+                               QProgressBar, QProgressDialog, QSplitter)
 
 from gui import icons, theme
-from gui.export_dialog import ExportDialog
+from gui.checks_panel import ChecksPanel
 from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self._load_dialog: QProgressDialog | None = None
         self.last_error: tuple[str, str] | None = None
         self._statuses: dict[str, LineStatus] | None = None  # cached: live progress updates need no disk checks
+        self._lint_dirty = True
         self.setWindowTitle("Dia Studio")
         self.setWindowIcon(icons.app_icon())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self.timeline_dock = self._dock("Timeline", "timeline", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.timeline = TimelinePanel()
         self.timeline_dock.setWidget(self.timeline)
+        self.checks = ChecksPanel()
+        self.checks.lineRequested.connect(lambda line: self.editor.move_to_block(line - 1))
         self.speakers_panel: SpeakersPanel | None = None
         self.inspector: LineInspector | None = None
 
@@ -365,6 +368,7 @@ class MainWindow(QMainWindow):
     def _attach(self, session: ProjectSession) -> None:
         self.session = session
         self._statuses = None
+        self._lint_dirty = True
         session.setParent(self)
         self.editor.blockSignals(True)
         self.editor.setPlainText(session.project.doc.script)
@@ -384,7 +388,11 @@ class MainWindow(QMainWindow):
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
         self.speakers_panel.errorRaised.connect(self._voice_error)
-        self.speakers_dock.setWidget(self.speakers_panel)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.speakers_panel)
+        left.addWidget(self.checks)
+        left.setStretchFactor(1, 1)
+        self.speakers_dock.setWidget(left)
         self.inspector = LineInspector(session)
         self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)
@@ -569,6 +577,7 @@ class MainWindow(QMainWindow):
 
     def _project_changed(self) -> None:
         self._statuses = None
+        self._lint_dirty = True
         self._views_timer.start()
 
     def _timeline_changed(self) -> None:
@@ -590,6 +599,7 @@ class MainWindow(QMainWindow):
         self._views_timer.stop()
         if self.session is None:
             self.editor.set_line_views({})
+            self.checks.set_issues([])
             return
         project = self.session.project
         if self._statuses is None:
@@ -616,6 +626,9 @@ class MainWindow(QMainWindow):
             views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate_seconds(parsed.spoken_text),
                                                      take.duration if take else None, progress, detail)
         self.editor.set_line_views(views)
+        if self._lint_dirty:  # lint reads only the script and the voices: redo it when they changed
+            self._lint_dirty = False
+            self.checks.set_issues(project.lint())
         if self.inspector is not None:
             block = self.editor.current_block_number()
             line_id = self.session.line_for_block(block)
@@ -898,6 +911,8 @@ class MainWindow(QMainWindow):
         if any(statuses[i] is LineStatus.MISSING for i in missing):
             self._error("Export", "Some lines have no take yet. Generate them first (Ctrl+Shift+Enter).")
             return
+        from gui.export_dialog import ExportDialog  # export pulls in scipy: not needed at start-up
+
         dialog = ExportDialog(self.session.project, self.settings.export(), self)
         dialog.exec()
 

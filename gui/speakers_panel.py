@@ -114,6 +114,7 @@ class SpeakerCard(QFrame):
             self.name_edit.setText(speaker.name)
         if not self.transcript_edit.hasFocus():
             self.transcript_edit.setText(speaker.transcript)
+            self.transcript_edit.setCursorPosition(0)  # show the start of a long transcript
         path = self.pending_clip or (self.session.folder / speaker.clip if speaker.clip else None)
         self._load_clip(path)
         self.remove_button.setEnabled(path is not None)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, Q
 
 from gui import theme
 from gui.waveform import envelope, paint_waveform
-from projects.loudness import integrated_loudness
 from projects.timeline import Timeline
 
 RULER = 20
@@ -53,6 +52,8 @@ class MixSnapshot:
 
 def snapshot(timeline: Timeline) -> MixSnapshot:
     """Everything the strip draws and plays, computed once per rebuild (runs on the builder's thread)."""
+    from projects.loudness import integrated_loudness  # pyloudnorm pulls in scipy: import it off the start-up path
+
     rate = timeline.sample_rate
     clips = []
     for p in timeline.placements:
@@ -113,6 +114,7 @@ class TimelineView(QWidget):
         self.cursor_seconds = 0.0
         self.selected: str | None = None
         self._drag: tuple[str, float, float] | None = None  # line id, press x, offset px
+        self.fit_to_width = True  # until the user zooms, the whole episode fits the strip
         self.setMinimumHeight(90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
@@ -120,8 +122,15 @@ class TimelineView(QWidget):
     # ----- state --------------------------------------------------------------------------------------------------
     def set_snapshot(self, snap: MixSnapshot | None) -> None:
         self.snapshot = snap
+        if self.fit_to_width:
+            self.fit(self.parentWidget().width() if self.parentWidget() else self.width())
         self._resize()
         self.update()
+
+    def fit(self, width: int) -> None:
+        duration = self.snapshot.duration if self.snapshot else 0.0
+        if duration > 0 and width > 100:
+            self.pixels_per_second = max(5.0, min(400.0, (width - 24) / (duration * 1.04)))
 
     def set_playhead(self, seconds: float | None) -> None:
         self.playhead = seconds
@@ -136,6 +145,7 @@ class TimelineView(QWidget):
         self.update()
 
     def zoom(self, factor: float) -> None:
+        self.fit_to_width = False
         self.pixels_per_second = max(5.0, min(400.0, self.pixels_per_second * factor))
         self._resize()
         self.update()
@@ -148,7 +158,8 @@ class TimelineView(QWidget):
 
     def _resize(self) -> None:
         duration = self.snapshot.duration if self.snapshot else 0.0
-        self.setMinimumWidth(int(self.x_of(duration + 2.0)) + 8)  # the scroll area widens it to its viewport
+        margin = 0.0 if self.fit_to_width else 2.0
+        self.setMinimumWidth(int(self.x_of(duration * 1.02 + margin)) + 8)  # the scroll area widens it to its viewport
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         return QSize(self.width(), 110)
@@ -314,6 +325,10 @@ class TimelinePanel(QWidget):
         zoom_out.setToolTip("Zoom out (Ctrl+wheel)")
         zoom_in.clicked.connect(lambda: self.view.zoom(1.25))
         zoom_out.clicked.connect(lambda: self.view.zoom(0.8))
+        fit = QToolButton()
+        fit.setText("Fit")
+        fit.setToolTip("Show the whole episode")
+        fit.clicked.connect(self.fit)
 
         head = QHBoxLayout()
         head.setContentsMargins(6, 2, 6, 2)
@@ -329,6 +344,7 @@ class TimelinePanel(QWidget):
         head.addWidget(self.loudness_label)
         head.addWidget(zoom_out)
         head.addWidget(zoom_in)
+        head.addWidget(fit)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -367,6 +383,15 @@ class TimelinePanel(QWidget):
         for w in (self.gap_spin, self.gain_spin, self.trim_box):
             w.blockSignals(False)
         self.view.select(line.id if line is not None else None)
+
+    def fit(self) -> None:
+        self.view.fit_to_width = True
+        self.view.set_snapshot(self.view.snapshot)
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(e)
+        if self.view.fit_to_width:
+            self.view.set_snapshot(self.view.snapshot)
 
     def ensure_visible(self, seconds: float) -> None:
         self.scroll.ensureVisible(int(self.view.x_of(seconds)), 10, 60, 0)
