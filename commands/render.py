@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from dia_engine import FRAMES_PER_SECOND
+
     from projects.export import ExportOptions
     from projects.lint import lint_script
     from projects.model import Sampling
@@ -122,8 +124,9 @@ def _render(args: argparse.Namespace) -> int:
     voices = {s: Path(v) for s, v in _speaker_values(args.voice, "--voice").items()}
     transcripts = _speaker_values(args.transcript, "--transcript")
     names = _speaker_values(args.name, "--name")
+    clip_seconds: dict[str, float] = {}
     for speaker, clip in voices.items():
-        check_clip(clip)
+        clip_seconds[speaker] = check_clip(clip)
         if speaker not in transcripts:
             beside = clip.with_suffix(".txt")
             if not beside.is_file():
@@ -159,7 +162,10 @@ def _render(args: argparse.Namespace) -> int:
         tagged_transcript(s, transcripts.get(s, project.doc.speakers[s].transcript))
         for s in ("S1", "S2") if s in voices or project.doc.speakers[s].clip
     )
-    issues = lint_script(project.script, prompt_transcript=prompt)
+    prompt_seconds = sum(clip_seconds[s] if s in voices else project.doc.speakers[s].clip_seconds or 0.0
+                         for s in ("S1", "S2") if s in voices or project.doc.speakers[s].clip)
+    issues = lint_script(project.script, prompt_transcript=prompt,
+                         prompt_frames=round(prompt_seconds * FRAMES_PER_SECOND))
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         return fail(str(errors[0]))

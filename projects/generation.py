@@ -20,7 +20,7 @@ import numpy as np
 from dia_engine import GenerationRequest, GenerationResult, Progress, SamplingParams, VoicePrompt
 
 from .audio import PART_CROSSFADE_MS, crossfade_join, ms_to_samples
-from .limits import seconds_budget, text_budget
+from .limits import MIN_SPEECH_SECONDS, MIN_TEXT_BYTES, seconds_budget, text_budget
 from .model import Sampling, Take
 from .project import Project
 from .seeds import part_seed, seed_for_next_take
@@ -85,8 +85,11 @@ class GenerationService:
             transcript = voice.transcript if voice is not None else ""
             max_bytes = text_budget(transcript, self.engine.max_text_bytes)
             max_seconds = seconds_budget(voice.num_frames if voice is not None else 0)
-            if max_bytes < 8:
+            if max_bytes < MIN_TEXT_BYTES:
                 raise ProjectError("the voice clips' transcripts fill the model's text length: use shorter clips")
+            if max_seconds < MIN_SPEECH_SECONDS:
+                raise ProjectError("the voice clips leave no room for speech in the model's 35 s of audio: "
+                                   "use clips of about 5-10 s")
             sampling = project.doc.sampling.model_copy()
             jobs = []
             for line in lines:

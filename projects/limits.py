@@ -8,6 +8,8 @@ MAX_TEXT_BYTES = 1024  # Dia's encoder length; use engine.max_text_bytes when an
 MAX_DECODER_FRAMES = 3072  # Dia's audio length: BOS, the voice prompt, the speech and the 15-frame delay tail
 DELAY_FRAMES = 16
 ESTIMATE_MARGIN = 0.8  # speech-length estimates are rough: keep a fifth of the audio budget in reserve
+MIN_SPEECH_SECONDS = 3.0  # voice clips that leave less room than this for the line itself are refused
+MIN_TEXT_BYTES = 8  # likewise for the text the transcripts leave
 
 
 def text_budget(prompt_transcript: str, max_text_bytes: int = MAX_TEXT_BYTES) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from dia_engine import FRAMES_PER_SECOND
+
 from .estimate import estimate_seconds
-from .limits import MAX_TEXT_BYTES, seconds_budget, text_budget
+from .limits import MAX_TEXT_BYTES, MIN_SPEECH_SECONDS, MIN_TEXT_BYTES, seconds_budget, text_budget
 from .script import Script, ScriptLine
 from .split import split_for_model
 from .tags import unknown_tags
@@ -22,7 +24,7 @@ class LintIssue:
     source_line: int  # 1-based line of the script text; 0 for the script as a whole
     severity: Severity
     code: str  # stable identifier: "empty-script", "first-speaker", "unknown-tag", "speaker-tag",
-    #            "short", "long", "split", "voice-transcripts"
+    #            "short", "long", "split", "voice-transcripts", "voice-length"
     message: str
 
     def __str__(self) -> str:
@@ -59,7 +61,7 @@ def lint_line(
         ))
     if seconds > LONG_SECONDS:
         issues.append(LintIssue(n, "warning", "long", f"about {seconds:.0f} s of speech: Dia is best under {LONG_SECONDS:.0f} s"))
-    if text_budget(prompt_transcript, max_text_bytes) >= 8:
+    if text_budget(prompt_transcript, max_text_bytes) >= MIN_TEXT_BYTES and seconds_budget(prompt_frames) >= MIN_SPEECH_SECONDS:
         parts = parts_needed(line, prompt_transcript=prompt_transcript, prompt_frames=prompt_frames,
                              max_text_bytes=max_text_bytes)
         if len(parts) > 1:
@@ -82,11 +84,17 @@ def lint_script(
     if not script.lines:
         return [LintIssue(0, "error", "empty-script", "the script has no lines to speak")]
     budget = text_budget(prompt_transcript, max_text_bytes)
-    if budget < 8:
+    if budget < MIN_TEXT_BYTES:
         issues.append(LintIssue(
             0, "error", "voice-transcripts",
             f"the voice clips' transcripts take {max_text_bytes - budget} of the model's {max_text_bytes} bytes "
             "of text, leaving no room for the lines: use shorter clips",
+        ))
+    if seconds_budget(prompt_frames) < MIN_SPEECH_SECONDS:
+        issues.append(LintIssue(
+            0, "error", "voice-length",
+            f"the voice clips last {prompt_frames / FRAMES_PER_SECOND:.0f} s together, leaving no room for speech in "
+            "the model's 35 s of audio: use clips of about 5-10 s",
         ))
     first = script.lines[0]
     if not script.starts_with_speaker_tag:

@@ -161,6 +161,11 @@ def test_lint_over_the_model_limit_says_it_will_be_split():
     assert split.severity == "info" and "parts" in split.message
 
 
+def test_lint_voice_clips_that_fill_the_audio_length_are_an_error():
+    issues = lint_script(parse_script("[S1] Hi"), prompt_transcript="[S1] A. [S2] B.", prompt_frames=2900)
+    assert issues[0].code == "voice-length" and issues[0].severity == "error" and "34 s" in issues[0].message
+
+
 def test_lint_transcripts_that_fill_the_text_length_are_an_error():
     issues = lint_script(parse_script("[S1] Hi"), prompt_transcript="[S1] " + "x" * 1100)
     assert issues[0].code == "voice-transcripts" and issues[0].severity == "error"
