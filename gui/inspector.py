@@ -275,9 +275,7 @@ class LineInspector(QWidget):
         seed = self.seed_spin.value()
         line = self.session.project.line(self.line_id)
         if seed != line.seed:
-            self.session.set_seed(self.line_id, seed)
-            if not line.pinned:  # typing a seed means "use this one": pin it
-                self.session.set_pinned(self.line_id, True)
+            self.session.set_seed(self.line_id, seed, pin=True)  # typing a seed means "use this one"
 
     def _pin_toggled(self, pinned: bool) -> None:
         if self.line_id is not None:

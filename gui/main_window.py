@@ -154,8 +154,7 @@ class MainWindow(QMainWindow):
                                         tip="Save the project into a new folder")
         self.act_export = self._action("&Export…", self.export, "Ctrl+E", icons.export_icon(),
                                        "Export the episode")
-        self.act_settings = self._action("Se&ttings…", self.edit_settings, QKeySequence.StandardKey.Preferences,
-                                         tip="Model, device, defaults")
+        self.act_settings = self._action("Se&ttings…", self.edit_settings, "Ctrl+,", tip="Model, device, defaults")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_undo = self._action("&Undo", lambda: self.session and self.session.undo_stack.undo(),
                                      QKeySequence.StandardKey.Undo)

@@ -141,9 +141,12 @@ class ProjectSession(QObject):
             text = "Pin seed" if pinned else "Unpin seed"
             self.undo_stack.push(LineOptionCommand(self, line_id, text, pinned=pinned))
 
-    def set_seed(self, line_id: str, seed: int | None) -> None:
-        if self.project.line(line_id).seed != seed:
-            self.undo_stack.push(LineOptionCommand(self, line_id, "Change seed", seed=seed))
+    def set_seed(self, line_id: str, seed: int | None, pin: bool = False) -> None:
+        """Set the seed of a line's next take; with `pin`, also pin it (one undo step)."""
+        line = self.project.line(line_id)
+        options = {"seed": seed, **({"pinned": True} if pin and not line.pinned else {})}
+        if line.seed != seed or "pinned" in options:
+            self.undo_stack.push(LineOptionCommand(self, line_id, "Set seed", **options))
 
     def set_sampling(self, **values) -> None:
         """Change the project's sampling parameters (raises ValueError for invalid values, changing nothing)."""

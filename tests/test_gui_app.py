@@ -494,3 +494,71 @@ def test_main_starts_cleanly_offscreen(tmp_path):
     assert "Traceback" not in run.stderr and "Error" not in run.stderr
     conf = tmp_path / "c" / "Dia Studio" / "Dia Studio.conf"
     assert "clean=true" in conf.read_text()  # a clean exit was recorded
+
+
+def test_timeline_drag_sets_gap_checks_jump_and_seed_typing_pins(qtbot, make_window):
+    from PySide6.QtCore import QPoint, Qt
+
+    window = make_window()
+    new_project(window, "[S1] One (dances).\n[S2] Two.\n[S1] Three.")
+    wait_generation(qtbot, window, window.act_generate_all.trigger)
+    qtbot.waitUntil(lambda: window.snapshot is not None and len(window.snapshot.clips) == 3, timeout=10_000)
+    view = window.timeline.view
+    clip = window.snapshot.clip_for("L2")
+    y = view.height() // 2
+    start = QPoint(int(view.x_of(clip.start + clip.duration / 2)), y)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    assert window.editor.current_block_number() == 1  # selecting a clip moves the script cursor to its line
+    qtbot.mouseMove(view, start + QPoint(int(view.pixels_per_second * 0.5), 0))  # half a second later
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=start + QPoint(int(view.pixels_per_second * 0.5), 0))
+    gap = window.session.project.line("L2").gap_ms
+    assert gap is not None and abs(gap - (clip.gap_ms + 500)) < 1000 / view.pixels_per_second + 1
+    qtbot.waitUntil(lambda: abs(window.snapshot.clip_for("L2").gap_ms - gap) < 1e-6, timeout=10_000)
+    window.act_undo.trigger()
+    assert window.session.project.line("L2").gap_ms is None
+
+    item = window.checks.list.item(0)
+    assert "(dances)" in item.text() and item.text().startswith("Line 1")
+    window.editor.move_to_block(2)
+    window.checks.list.itemClicked.emit(item)
+    assert window.editor.current_block_number() == 0
+
+    inspector = window.inspector
+    assert inspector.line_id == "L1" and not inspector.pin_button.isChecked()
+    inspector.seed_spin.setValue(1234)
+    inspector.seed_spin.editingFinished.emit()
+    line = window.session.project.line("L1")
+    assert (line.seed, line.pinned) == (1234, True) and inspector.pin_button.isChecked()
+    assert window.session.project.status("L1") is LineStatus.STALE  # the pinned seed differs from the take's
+    window.act_undo.trigger()  # one step undoes both
+    assert (line.pinned, line.seed) == (False, line.take(line.active_take).seed)
+
+
+def test_settings_dialog_stores_engine_and_defaults(qtbot, tmp_path):
+    from gui.settings_dialog import SettingsDialog
+
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.model_edit.setText(str(ROOT / "tests/data/dia-tiny"))
+    dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+    dialog.sampling_form.temperature_spin.setValue(1.8)
+    dialog.sampling_form.max_tokens_spin.setValue(0)
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("flac"))
+    assert dialog.apply()  # the engine settings changed: the model must be reloaded
+    reread = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    assert reread.engine().model.endswith("dia-tiny") and reread.engine().device == "cpu"
+    assert reread.sampling().temperature == 1.8 and reread.sampling().max_tokens == 0
+    assert reread.export().format == "flac"
+    assert not SettingsDialog(reread).apply()  # nothing changed: no reload
+
+
+def test_playback_state_is_explained(qtbot, make_window):
+    window = make_window()
+    new_project(window, "[S1] Hi.")
+    assert window.act_play.isEnabled() == window.player.available
+    if not window.player.available:
+        assert window.playback_label.text() == "Playback off"
+        assert window.playback_label.toolTip().startswith("Playback is off:")
+        window.toggle_playback()  # nothing to play and no device: a message, no exception
+        assert window.statusBar().currentMessage()
