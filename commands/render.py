@@ -115,8 +115,11 @@ def _render(args: argparse.Namespace) -> int:
     if str(args.codec).lower() == "none":
         return fail("render writes audio and needs a codec: do not pass --codec none")
     out = Path(args.out)
-    fmt = args.format or ("flac" if out.suffix.lower() == ".flac" else "wav")
-    if out.suffix.lower() in (".wav", ".flac") and out.suffix.lower() != f".{fmt}":
+    suffix = out.suffix.lower()
+    if args.format is None and suffix not in (".wav", ".flac"):
+        return fail(f"--out {out} should end in .wav or .flac (or pass --format)")
+    fmt = args.format or suffix[1:]
+    if suffix in (".wav", ".flac") and suffix != f".{fmt}":
         return fail(f"--out {out} does not end in .{fmt} but --format is {fmt}")
     if not out.parent.is_dir():
         return fail(f"output folder does not exist: {out.parent}")

@@ -167,6 +167,7 @@ def bad_cases(inputs):
         "flac cannot be float": (["--format", "flac", "--bit-depth", "float", "--out",
                                   str(inputs["out"].with_suffix(".flac"))], "FLAC holds 16- or 24-bit"),
         "extension mismatch": (["--format", "flac"], "does not end in .flac"),
+        "unknown extension": (["--out", str(inputs["out"].with_suffix(".mp3"))], "should end in .wav or .flac"),
         "bad sampling": (["--top-p", "1.5"], "top_p"),
         "model that cannot load": (["--model", str(inputs["script"].with_name("no-model"))], "no-model"),
         "no codec": (["--codec", "none"], "needs a codec"),
@@ -175,7 +176,7 @@ def bad_cases(inputs):
 
 @pytest.mark.parametrize("case", ["unreadable clip", "missing clip", "missing transcript", "empty script",
                                   "missing script", "bad voice syntax", "transcript without clip",
-                                  "flac cannot be float", "extension mismatch", "bad sampling",
+                                  "flac cannot be float", "extension mismatch", "unknown extension", "bad sampling",
                                   "model that cannot load", "no codec"])
 def test_bad_input_exits_with_one_readable_line_and_changes_nothing(existing, case, tiny_model_dir, tiny_dac_path,
                                                                     capsys):
