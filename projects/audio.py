@@ -90,7 +90,8 @@ def read_mono(path: Path) -> tuple[np.ndarray, int]:
     return audio.mean(axis=1).astype(np.float32), int(rate)
 
 
-def write_audio(path: Path, audio: np.ndarray, sample_rate: int, *, format: str = "WAV", subtype: str = "FLOAT") -> None:
+def write_audio(path: Path, audio: np.ndarray, sample_rate: int, *, format: str = "WAV",
+                subtype: str = "FLOAT") -> None:
     """Write an audio file atomically."""
     with atomic_path(Path(path)) as temp:
         sf.write(str(temp), np.asarray(audio), sample_rate, format=format, subtype=subtype)

@@ -114,9 +114,10 @@ class GenerationService:
         report = GenerationReport()
         if not jobs:
             return report
-        requests = [(job, i, GenerationRequest(text, part_seed(job.seed, i), SamplingParams(**job.sampling.model_dump()),
-                                               job.voice))
-                    for job in jobs for i, text in enumerate(job.parts)]
+        requests = [
+            (job, i, GenerationRequest(text, part_seed(job.seed, i), _params(job.sampling), job.voice))
+            for job in jobs for i, text in enumerate(job.parts)
+        ]
         audio_parts: dict[str, dict[int, np.ndarray]] = {job.line_id: {} for job in jobs}
         steps = [0.0] * len(requests)
         lines_done = 0
@@ -155,3 +156,7 @@ class GenerationService:
                                         should_stop=should_stop)
         report.stopped = any(outcome is None for outcome in outcomes)
         return report
+
+
+def _params(sampling: Sampling) -> SamplingParams:
+    return SamplingParams(**sampling.model_dump())

@@ -60,8 +60,10 @@ def lint_line(
             "(join it with a neighbouring line or give the speakers reference clips)",
         ))
     if seconds > LONG_SECONDS:
-        issues.append(LintIssue(n, "warning", "long", f"about {seconds:.0f} s of speech: Dia is best under {LONG_SECONDS:.0f} s"))
-    if text_budget(prompt_transcript, max_text_bytes) >= MIN_TEXT_BYTES and seconds_budget(prompt_frames) >= MIN_SPEECH_SECONDS:
+        issues.append(LintIssue(n, "warning", "long",
+                                f"about {seconds:.0f} s of speech: Dia is best under {LONG_SECONDS:.0f} s"))
+    room = text_budget(prompt_transcript, max_text_bytes) >= MIN_TEXT_BYTES
+    if room and seconds_budget(prompt_frames) >= MIN_SPEECH_SECONDS:
         parts = parts_needed(line, prompt_transcript=prompt_transcript, prompt_frames=prompt_frames,
                              max_text_bytes=max_text_bytes)
         if len(parts) > 1:

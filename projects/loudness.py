@@ -41,7 +41,8 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def normalise(audio: np.ndarray, sample_rate: int, target_lufs: float, ceiling_dbtp: float = CEILING_DBTP) -> Normalisation:
+def normalise(audio: np.ndarray, sample_rate: int, target_lufs: float,
+              ceiling_dbtp: float = CEILING_DBTP) -> Normalisation:
     """Gain curve taking `audio` to `target_lufs` with its true peak at or under `ceiling_dbtp`."""
     x = np.asarray(audio, dtype=np.float64)
     ceiling = ceiling_dbtp - CEILING_MARGIN_DB

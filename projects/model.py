@@ -122,7 +122,8 @@ class ProjectFile(_Model):
     @classmethod
     def _known_version(cls, value: int) -> int:
         if value > SCHEMA_VERSION:
-            raise ValueError(f"schema_version {value} was written by a newer Dia Studio (this one reads {SCHEMA_VERSION})")
+            raise ValueError(f"schema_version {value} was written by a newer Dia Studio "
+                             f"(this one reads {SCHEMA_VERSION})")
         if value < 1:
             raise ValueError(f"schema_version {value} is not valid")
         return value

@@ -32,7 +32,7 @@ from .takes import (LineStatus, line_status, load_take_audio, next_take_name, ta
 from .timeline import ClipSpec, IncompleteProjectError, Timeline, arrange
 from .voices import import_clip, prompt_transcript, voices_fingerprint
 
-KEEP_REMOVED_LINES = 200  # lines cut from the script are remembered (with their takes) so pasting them back restores them
+KEEP_REMOVED_LINES = 200  # lines cut from the script are remembered with their takes: pasting one back restores it
 _UNSET = object()
 
 
@@ -135,7 +135,8 @@ class Project:
 
     def lint(self, max_text_bytes: int = MAX_TEXT_BYTES) -> list[LintIssue]:
         with self.lock:
-            frames = sum(round((s.clip_seconds or 0.0) * FRAMES_PER_SECOND) for s in self.doc.speakers.values() if s.clip)
+            seconds = sum(s.clip_seconds or 0.0 for s in self.doc.speakers.values() if s.clip)
+            frames = round(seconds * FRAMES_PER_SECOND)
             return lint_script(self.script, prompt_transcript=prompt_transcript(self.doc.speakers),
                                prompt_frames=frames, max_text_bytes=max_text_bytes)
 
@@ -159,8 +160,8 @@ class Project:
                 update.update(clip=None, clip_sha256=None, clip_seconds=None)
             elif clip is not _UNSET:
                 if not (update.get("transcript", current.transcript)).strip():
-                    raise ProjectError(f"the voice clip of {speaker_id} ({clip}) needs its transcript: Dia needs the words "
-                                       "spoken in the clip")
+                    raise ProjectError(f"the voice clip of {speaker_id} ({clip}) needs its transcript: Dia needs "
+                                       "the words spoken in the clip")
                 relative, sha, seconds = import_clip(self.folder, speaker_id, Path(clip))
                 update.update(clip=relative, clip_sha256=sha, clip_seconds=seconds)
             try:
