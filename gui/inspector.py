@@ -34,6 +34,7 @@ class LineInspector(QWidget):
     compareRequested = Signal(str, str, str)  # line id, take A, take B
     keepOnlyActiveRequested = Signal(str)
     seekRequested = Signal(float)  # seconds into the active take
+    samplingEditRequested = Signal()
 
     def __init__(self, session: ProjectSession, parent: QWidget | None = None):
         super().__init__(parent)
@@ -105,10 +106,17 @@ class LineInspector(QWidget):
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(self.pin_button)
         self.sampling_label = QLabel()
-        self.sampling_label.setToolTip("Sampling parameters of the project (Settings → Default sampling)")
+        self.sampling_label.setToolTip("The project's sampling parameters: they apply to every line")
+        sampling_edit = QToolButton()
+        sampling_edit.setText("Edit…")
+        sampling_edit.setToolTip("Change the project's sampling parameters (Edit ▸ Project Sampling)")
+        sampling_edit.clicked.connect(self.samplingEditRequested)
+        sampling_row = QHBoxLayout()
+        sampling_row.addWidget(self.sampling_label, 1)
+        sampling_row.addWidget(sampling_edit)
         form = QFormLayout()
         form.addRow("Seed", seed_row)
-        form.addRow("Sampling", self.sampling_label)
+        form.addRow("Sampling", sampling_row)
 
         self.issues_label = QLabel()
         self.issues_label.setWordWrap(True)

@@ -391,14 +391,15 @@ class MainWindow(QMainWindow):
         left.addWidget(self.speakers_panel)
         left.addWidget(self.checks)
         left.setStretchFactor(1, 1)
-        self.speakers_dock.setWidget(left)
+        self._replace_dock_widget(self.speakers_dock, left)
         self.inspector = LineInspector(session)
         self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)
         self.inspector.compareRequested.connect(self.compare_takes)
         self.inspector.keepOnlyActiveRequested.connect(self.keep_only_active)
         self.inspector.seekRequested.connect(self._inspector_seek)
-        self.inspector_dock.setWidget(self.inspector)
+        self.inspector.samplingEditRequested.connect(self.edit_sampling)
+        self._replace_dock_widget(self.inspector_dock, self.inspector)
 
         self.snapshot = None
         self.timeline.set_snapshot(None)
@@ -408,6 +409,13 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         self._current_line_changed(self.editor.current_block_number())
         self._rebuild_mix()
+
+    @staticmethod
+    def _replace_dock_widget(dock: QDockWidget, widget) -> None:
+        old = dock.widget()
+        dock.setWidget(widget)
+        if old is not None:
+            old.deleteLater()  # the previous project's panels
 
     def _undo_changed(self, *_args) -> None:
         if self.session is None:
@@ -713,8 +721,9 @@ class MainWindow(QMainWindow):
 
     def _engine_loading(self) -> None:
         model = self.settings.engine().model
-        dialog = QProgressDialog(f"Loading the Dia model\n{model}\n(downloaded from the Hugging Face hub on first "
-                                 "use; this can take a while)", "Cancel", 0, 0, self)
+        text = (f"Loading the Dia model\n{model}\n(downloaded from the Hugging Face hub on first use; "
+                "this can take a while)")
+        dialog = QProgressDialog(text, "Cancel", 0, 0, self)
         dialog.setWindowTitle("Loading model")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)
@@ -722,6 +731,11 @@ class MainWindow(QMainWindow):
         dialog.setAutoReset(False)
         dialog.canceled.connect(self._cancel_loading)
         self._load_dialog = dialog
+        self._load_started = time.monotonic()
+        self._load_timer = QTimer(dialog)  # the load reports no steps: show that time passes
+        self._load_timer.timeout.connect(lambda: dialog.setLabelText(
+            f"{text}\n\n{int(time.monotonic() - self._load_started)} s"))
+        self._load_timer.start(1000)
         self.engine_label.setText("Model: loading…")
 
     def _cancel_loading(self) -> None:
@@ -958,6 +972,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """End the background threads (worker, mix builder) and playback."""
         self.player.stop()
-        self._autosave_timer.stop()
+        for timer in (self._autosave_timer, self._mix_timer, self._views_timer, self._sync_timer):
+            timer.stop()
         self.controller.shutdown()
         self.mix_builder.shutdown()

@@ -74,8 +74,11 @@ class MixBuilder(QObject):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix")
         self._generation = 0
+        self._closed = False
 
     def request(self, project) -> None:
+        if self._closed:
+            return
         self._generation += 1
         generation = self._generation
 
@@ -93,6 +96,7 @@ class MixBuilder(QObject):
         self._pool.submit(build)
 
     def shutdown(self) -> None:
+        self._closed = True
         self._generation += 1
         self._pool.shutdown(wait=True, cancel_futures=True)
 

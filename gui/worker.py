@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from projects.generation import GenerationProgress, GenerationService, LineJob
+from projects.generation import GenerationService, LineJob
 from projects.project import Project
 from projects.seeds import part_seed
 
@@ -93,10 +93,6 @@ class GenerationWorker(QObject):
     def enqueue(self, items: list[QueuedLine]) -> None:
         with self._lock:
             self._queue.extend(items)
-
-    def queued_line_ids(self) -> list[str]:
-        with self._lock:
-            return [item.line_id for item in self._queue]
 
     def request_stop(self) -> None:
         self.stop_event.set()
@@ -201,12 +197,12 @@ class GenerationWorker(QObject):
         self._engine_tap.expect(jobs)
         try:
             report = service.run(jobs, on_take=lambda line_id, take: self._take_done(finished, line_id, take.id),
-                                 on_progress=self._ignore_progress, should_stop=self.stop_event.is_set)
+                                 should_stop=self.stop_event.is_set)
         except Exception as e:
             log.warning("generation of %s failed: %s", [j.line_id for j in jobs], e)
             remaining = [job for job in jobs if job.line_id not in finished]
-            if isolate_failures and len(remaining) > 1:
-                for job in remaining:  # find the line that fails; the others still get their takes
+            if isolate_failures:
+                for job in remaining:  # alone, each line either gets its take or fails with its own error
                     if self.stop_event.is_set():
                         return
                     self._run_jobs(service, [job], isolate_failures=False)
@@ -228,7 +224,3 @@ class GenerationWorker(QObject):
             return
         self._last_progress[line_id] = now
         self.lineProgress.emit(line_id, fraction)
-
-    @staticmethod
-    def _ignore_progress(_progress: GenerationProgress) -> None:
-        """Overall progress is derived in the GUI from the per-line reports."""

@@ -114,8 +114,9 @@ def gutter_states(window: MainWindow) -> list[LineState]:
 # ---------------------------------------------------------------------------------------------------------------------
 def test_generate_all_through_worker_keeps_ui_responsive(qtbot, make_window):
     window = make_window()
-    new_project(window)
-    assert gutter_states(window) == [LineState.MISSING] * 4
+    more = "\n".join(f"[S{1 + i % 2}] And this is line {i + 5}, to keep the engine busy a while." for i in range(4))
+    new_project(window, SCRIPT + "\n" + more, max_tokens=150)  # two batches of four: long enough to measure
+    assert gutter_states(window) == [LineState.MISSING] * 8
     progress: dict[str, list[float]] = {}
     window.controller.worker.lineProgress.connect(lambda i, f: progress.setdefault(i, []).append(f))
     queue = []
@@ -128,20 +129,20 @@ def test_generate_all_through_worker_keeps_ui_responsive(qtbot, make_window):
     assert not stopped
     project = window.session.project
     assert set(project.statuses().values()) == {LineStatus.DONE}
-    assert gutter_states(window) == [LineState.DONE] * 4
+    assert gutter_states(window) == [LineState.DONE] * 8
     for line in project.lines:
         take = line.take(line.active_take)
         assert (project.folder / take.file).is_file() and take.duration > 0
-        assert take.sampling.max_tokens == MAX_TOKENS
+        assert take.sampling.max_tokens == 150
     assert set(progress) == {line.id for line in project.lines}  # per-line progress reached the GUI
-    assert queue[-1] == (1.0, 4, 4)
-    print(f"\nlongest event-loop stall while generating 4 lines for {wall_ms} ms: {meter.longest} ms "
+    assert queue[-1] == (1.0, 8, 8)
+    print(f"\nlongest event-loop stall while generating 8 lines for {wall_ms} ms: {meter.longest} ms "
           f"({meter.ticks} ticks of a 5 ms timer)")
     # Generating on the GUI thread would stall the loop for about the whole run; the worker keeps it ticking.
     assert meter.ticks > 20
     assert meter.longest < 400, f"the GUI froze for {meter.longest} ms"
     assert meter.longest < wall_ms / 3, f"the GUI froze for {meter.longest} of {wall_ms} ms"
-    qtbot.waitUntil(lambda: window.snapshot is not None and len(window.snapshot.clips) == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: window.snapshot is not None and len(window.snapshot.clips) == 8, timeout=10_000)
     assert window.snapshot.loudness_lufs is not None
     assert "LUFS" in window.timeline.loudness_label.text() and "—" not in window.timeline.loudness_label.text()
     assert not window.queue_bar.isVisible()
