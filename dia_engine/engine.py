@@ -160,9 +160,10 @@ class DiaEngine:
                 raise ValueError(f"request {i}: max_tokens {budget} exceeds the model's audio length {audio_len}")
             if prompt + 1 + d >= audio_len:
                 raise ValueError(f"request {i}: the voice prompt ({prompt} frames) leaves no room to generate")
-            if budget <= prompt + 1:
+            if budget < prompt + d + 2:  # BOS + prompt + the end-of-speech countdown + one frame of speech
                 raise ValueError(
-                    f"request {i}: max_tokens {budget} must exceed the voice prompt's {prompt} frames + 1"
+                    f"request {i}: max_tokens {budget} leaves no room to speak after the voice prompt "
+                    f"({prompt} frames); use at least {prompt + d + 2}"
                 )
             budgets.append(budget)
         return budgets

@@ -112,7 +112,7 @@ def test_over_long_text_is_refused_before_any_work(engine):
     (dict(text="   "), "empty"),
     (dict(text="[S1] hi", sampling=SamplingParams(max_tokens=5000)), "exceeds the model's audio length"),
     (dict(text="[S1] hi", sampling=SamplingParams(max_tokens=10),
-          voice=VoicePrompt("[S1] x", np.zeros((20, 9), dtype=np.int64))), "must exceed the voice prompt"),
+          voice=VoicePrompt("[S1] x", np.zeros((20, 9), dtype=np.int64))), "leaves no room to speak after the voice prompt"),
 ])
 def test_bad_requests_raise_clear_errors(engine, bad, message):
     with pytest.raises(ValueError, match=message):
