@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
+from dia_engine import SAMPLE_RATE
 from gui import icons, theme
 from gui.line_state import LineState, LineView
 from gui.session import ProjectSession
@@ -238,7 +239,7 @@ class LineInspector(QWidget):
             self.waveform.set_placeholder(str(e))
             return
         self.waveform.set_placeholder(f"Take {line.active_take} is empty (0 s)" if not len(audio) else "")
-        self.waveform.set_audio(audio, 44100, theme.speaker_color(speaker_id))
+        self.waveform.set_audio(audio, SAMPLE_RATE, theme.speaker_color(speaker_id))
 
     def _refresh_state(self) -> None:
         view = self._view

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QProgressDialog, QSplitter)
 
+from dia_engine import SAMPLE_RATE  # takes and the mix are at the model's rate
 from gui import icons, theme
 from gui.checks_panel import ChecksPanel
 from gui.generation import GenerationController
@@ -37,7 +38,6 @@ from projects.takes import LineStatus
 SCRIPT_SYNC_MS = 250  # typing is parsed into lines after this pause
 VIEW_REFRESH_MS = 30  # coalesces bursts of state changes into one repaint
 COMPARE_PAUSE_S = 0.4
-SAMPLE_RATE = 44100
 
 
 def load_engine(settings: EngineSettings):
