@@ -295,16 +295,22 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.timeline_dock], [170], Qt.Orientation.Vertical)
 
     # ================================================================================================ projects
-    def new_project(self) -> bool:
+    def new_project(self, folder: Path | None = None) -> bool:
+        """A new project in `folder` (created; it must be new or empty), or an untitled one in a scratch folder."""
+        if folder is not None and (Path(folder) / "project.json").exists():
+            self._error("Cannot create a project", f"{folder} already holds a project: open it instead.")
+            return False
         if not self._release_session():
             return False
-        folder = self.scratch_root / time.strftime("untitled-%Y%m%d-%H%M%S")
-        n = 1
-        while folder.exists():
-            folder = folder.with_name(f"{folder.name}-{n}")
-            n += 1
+        untitled = folder is None
+        if untitled:
+            folder = self.scratch_root / time.strftime("untitled-%Y%m%d-%H%M%S")
+            n = 1
+            while folder.exists():
+                folder = folder.with_name(f"{folder.name}-{n}")
+                n += 1
         try:
-            project = Project.create(folder, name="Untitled")
+            project = Project.create(folder, name="Untitled" if untitled else Path(folder).name)
             values = self.settings.sampling()
             project.doc.sampling = Sampling(cfg_scale=values.cfg_scale, temperature=values.temperature,
                                             top_p=values.top_p, cfg_filter_top_k=values.cfg_filter_top_k,
@@ -313,7 +319,9 @@ class MainWindow(QMainWindow):
         except (ProjectError, OSError) as e:
             self._error("Cannot create a project", str(e))
             return False
-        self._attach(ProjectSession(project, untitled=True))
+        self._attach(ProjectSession(project, untitled=untitled))
+        if not untitled:
+            self.settings.add_recent_project(str(Path(folder).resolve()))
         return True
 
     def offer_recovery(self) -> bool:

@@ -563,3 +563,15 @@ def test_playback_state_is_explained(qtbot, make_window):
         assert window.playback_label.toolTip().startswith("Playback is off:")
         window.toggle_playback()  # nothing to play and no device: a message, no exception
         assert window.statusBar().currentMessage()
+
+
+def test_new_project_in_a_named_folder(qtbot, make_window, tmp_path):
+    window = make_window()
+    folder = tmp_path / "Night Shift"
+    assert window.new_project(folder)
+    assert (folder / "project.json").is_file() and not window.session.untitled
+    assert window.session.name == "Night Shift" and "Night Shift" in window.windowTitle()
+    assert str(folder.resolve()) in window.settings.recent_projects()
+    assert not window.new_project(folder)  # a folder that holds a project is not overwritten
+    assert "already holds a project" in window.last_error[1]
+    assert window.session is not None and window.session.folder == folder  # and the open project stays open
