@@ -199,6 +199,7 @@ def test_stop_cancels_between_steps_and_keeps_finished_takes(qtbot, make_window)
     assert not window.act_stop.isEnabled() and not window.queue_bar.isVisible()
     assert gutter_states(window).count(LineState.MISSING) == 8 - len(done)
     # The queue can run again after a stop and picks up where it left off.
+    window.controller.worker.batch_size = 8
     assert not wait_generation(qtbot, window, window.act_generate_all.trigger)
     assert set(window.session.project.statuses().values()) == {LineStatus.DONE}
 
