@@ -37,7 +37,7 @@ class LineJob:
     seed: int
     fingerprint: str  # the take will carry it
     parts: tuple[str, ...]  # model texts, generated separately and joined
-    sampling: Sampling
+    sampling: Sampling  # the line's effective sampling (its override or the project's)
     voice: VoicePrompt | None
 
 
@@ -90,13 +90,12 @@ class GenerationService:
             if max_seconds < MIN_SPEECH_SECONDS:
                 raise ProjectError("the voice clips leave no room for speech in the model's 35 s of audio: "
                                    "use clips of about 5-10 s")
-            sampling = project.doc.sampling.model_copy()
             jobs = []
             for line in lines:
                 parts = split_for_model(project.script_line(line.id).turns, max_bytes=max_bytes,
                                         max_seconds=max_seconds)
                 jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
-                                    tuple(parts), sampling, voice))
+                                    tuple(parts), project.line_sampling(line.id).model_copy(), voice))
             return jobs
 
     def run(

@@ -88,6 +88,7 @@ class Line(_Model):
     active_take: str | None = None
     takes: list[Take] = Field(default_factory=list)
     next_take: int = 1
+    sampling: Sampling | None = None  # this line's own sampling parameters; None = the project's
 
     def take(self, take_id: str | None) -> Take | None:
         return next((t for t in self.takes if t.id == take_id), None) if take_id else None

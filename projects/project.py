@@ -176,11 +176,26 @@ class Project:
     def sampling(self) -> Sampling:
         return self.doc.sampling
 
+    def line_sampling(self, line_id: str) -> Sampling:
+        """The sampling a line is generated with: its own override, else the project's."""
+        with self.lock:
+            return self._effective_sampling(self.line(line_id))
+
+    def _effective_sampling(self, line: Line) -> Sampling:
+        return line.sampling if line.sampling is not None else self.doc.sampling
+
+    def set_line_sampling(self, line_id: str, sampling: Sampling | None) -> Line:
+        """Give one line its own sampling parameters, or `None` to use the project's again."""
+        with self.lock:
+            line = self.line(line_id)
+            line.sampling = sampling.model_copy() if sampling is not None else None
+            return line
+
     def fingerprint(self, line_id: str) -> str:
         """What a take of this line must be made from to be up to date."""
         with self.lock:
             return line_fingerprint(self.script_line(line_id).model_text, voices_fingerprint(self.doc.speakers),
-                                    self.doc.sampling)
+                                    self.line_sampling(line_id))
 
     def status(self, line_id: str) -> LineStatus:
         with self.lock:
@@ -191,7 +206,8 @@ class Project:
         with self.lock:
             voices = voices_fingerprint(self.doc.speakers)
             return {
-                line.id: line_status(self.folder, line, line_fingerprint(parsed.model_text, voices, self.doc.sampling))
+                line.id: line_status(self.folder, line,
+                                     line_fingerprint(parsed.model_text, voices, self._effective_sampling(line)))
                 for line, parsed in zip(self.doc.lines, self.script.lines)
             }
 
