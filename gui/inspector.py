@@ -1,17 +1,19 @@
 """The line inspector: the current line's takes (choose, play, compare, prune), its seed and pin, and
-Generate / Regenerate."""
+its own sampling parameters (optional), and Generate / Regenerate."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from dia_engine import SAMPLE_RATE
 from gui import icons, theme
 from gui.line_state import LineState, LineView
+from gui.sampling_form import SamplingForm
 from gui.session import ProjectSession
 from gui.waveform import WaveformView
+from projects.model import Sampling
 from projects.seeds import SEED_LIMIT
 from projects.takes import take_available
 
@@ -118,6 +120,15 @@ class LineInspector(QWidget):
         form = QFormLayout()
         form.addRow("Seed", seed_row)
         form.addRow("Sampling", sampling_row)
+        self.override_check = QCheckBox("Override sampling for this line")
+        self.override_check.setToolTip("Generate this line with its own sampling parameters instead of the "
+                                       "project's.\nChanging them makes only this line stale.")
+        self.override_check.toggled.connect(self._override_toggled)
+        d = Sampling()
+        self.line_sampling_form = SamplingForm(d.cfg_scale, d.temperature, d.top_p, d.cfg_filter_top_k, d.max_tokens)
+        self.line_sampling_form.changed.connect(self._line_sampling_edited)
+        form.addRow(self.override_check)
+        form.addRow(self.line_sampling_form)
 
         self.issues_label = QLabel()
         self.issues_label.setWordWrap(True)
@@ -168,7 +179,8 @@ class LineInspector(QWidget):
         project = self.session.project
         line = project.doc.line(self.line_id) if self.line_id else None
         enabled = line is not None
-        for w in (self.table, self.seed_spin, self.pin_button, self.generate_button, self.waveform):
+        for w in (self.table, self.seed_spin, self.pin_button, self.generate_button, self.waveform,
+                  self.override_check):
             w.setEnabled(enabled)
         self.waveform.set_placeholder("No take yet — press Generate (Ctrl+Enter)")
         if line is None:
@@ -178,6 +190,7 @@ class LineInspector(QWidget):
             self.table.setRowCount(0)
             self.waveform.set_audio(None, 1)
             self.issues_label.hide()
+            self._show_line_sampling(None)
             self._refresh_state()
             self._update_buttons()
             return
@@ -194,6 +207,7 @@ class LineInspector(QWidget):
         self.pin_button.setChecked(line.pinned)
         self.pin_button.blockSignals(False)
         self.sampling_label.setText(sampling_summary(project.sampling()))
+        self._show_line_sampling(line.sampling)
         issues = [i.message for i in project.lint() if i.source_line == parsed.source_line]
         self.issues_label.setText("\n".join(f"• {m}" for m in issues))
         self.issues_label.setVisible(bool(issues))
@@ -241,6 +255,15 @@ class LineInspector(QWidget):
         self.waveform.set_placeholder(f"Take {line.active_take} is empty (0 s)" if not len(audio) else "")
         self.waveform.set_audio(audio, SAMPLE_RATE, theme.speaker_color(speaker_id))
 
+    def _show_line_sampling(self, sampling: Sampling | None) -> None:
+        self.override_check.blockSignals(True)
+        self.override_check.setChecked(sampling is not None)
+        self.override_check.blockSignals(False)
+        self.line_sampling_form.setVisible(sampling is not None)
+        if sampling is not None:
+            self.line_sampling_form.set_values(sampling)
+        self.sampling_label.setEnabled(sampling is None)  # dimmed: this line does not use the project's values
+
     def _refresh_state(self) -> None:
         view = self._view
         if view is None:
@@ -285,6 +308,20 @@ class LineInspector(QWidget):
         line = self.session.project.line(self.line_id)
         if seed != line.seed:
             self.session.set_seed(self.line_id, seed, pin=True)  # typing a seed means "use this one"
+
+    def _override_toggled(self, checked: bool) -> None:
+        if self.line_id is not None:  # starts from the project's values: the line stays done until one changes
+            self.session.set_line_sampling(self.line_id, self.session.project.sampling().model_dump() if checked
+                                           else None)
+
+    def _line_sampling_edited(self) -> None:
+        if self.line_id is None or not self.override_check.isChecked():
+            return
+        try:
+            self.session.set_line_sampling(self.line_id, self.line_sampling_form.values())
+        except ValueError as e:
+            self.issues_label.setText(f"• {e}")
+            self.issues_label.show()
 
     def _pin_toggled(self, pinned: bool) -> None:
         if self.line_id is not None:

@@ -3,12 +3,15 @@ project's sampling dialog."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from gui import theme
 
 
 class SamplingForm(QWidget):
+    changed = Signal()  # any field changed by the user
+
     def __init__(self, cfg_scale: float, temperature: float, top_p: float, top_k: int, max_tokens: int | None,
                  parent: QWidget | None = None):
         super().__init__(parent)
@@ -32,6 +35,11 @@ class SamplingForm(QWidget):
         form.addRow("Top-p", self.top_p_spin)
         form.addRow("CFG filter top-k", self.top_k_spin)
         form.addRow("Max tokens", self.max_tokens_spin)
+        for spin in self._spins():
+            spin.valueChanged.connect(self.changed)
+
+    def _spins(self):
+        return (self.cfg_spin, self.temperature_spin, self.top_p_spin, self.top_k_spin, self.max_tokens_spin)
 
     @staticmethod
     def _float(value: float, lo: float, hi: float, step: float, tip: str) -> QDoubleSpinBox:
@@ -48,6 +56,17 @@ class SamplingForm(QWidget):
         return {"cfg_scale": round(self.cfg_spin.value(), 2), "temperature": round(self.temperature_spin.value(), 2),
                 "top_p": round(self.top_p_spin.value(), 2), "cfg_filter_top_k": self.top_k_spin.value(),
                 "max_tokens": self.max_tokens_spin.value() or None}
+
+    def set_values(self, sampling) -> None:
+        """Show `sampling` without emitting `changed` (fields already showing their value are left alone)."""
+        if self.values() == {**sampling.model_dump(), "max_tokens": sampling.max_tokens or None}:
+            return
+        values = (sampling.cfg_scale, sampling.temperature, sampling.top_p, sampling.cfg_filter_top_k,
+                  sampling.max_tokens or 0)
+        for spin, value in zip(self._spins(), values):
+            spin.blockSignals(True)
+            spin.setValue(value)
+            spin.blockSignals(False)
 
 
 class ProjectSamplingDialog(QDialog):

@@ -14,8 +14,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QTextDocument, QUndoStack
 
-from gui.undo import (MERGE_GAIN, MERGE_GAP, ChooseTakeCommand, LineOptionCommand, SamplingCommand, SpeakerCommand,
-                      TextEditCommand)
+from gui.undo import (MERGE_GAIN, MERGE_GAP, MERGE_LINE_SAMPLING, ChooseTakeCommand, LineOptionCommand,
+                      LineSamplingCommand, SamplingCommand, SpeakerCommand, TextEditCommand)
 from dia_engine import SamplingParams
 from projects.model import Sampling
 from projects.project import Project
@@ -154,6 +154,24 @@ class ProjectSession(QObject):
         sampling = Sampling(**values)
         if sampling != self.project.doc.sampling:
             self.undo_stack.push(SamplingCommand(self, sampling))
+
+    def set_line_sampling(self, line_id: str, values: dict | None) -> None:
+        """Give a line its own sampling parameters (`None`: use the project's). Raises ValueError for invalid
+        values, changing nothing. Consecutive edits of the values merge into one undo step."""
+        current = self.project.line(line_id).sampling
+        if values is None:
+            if current is not None:
+                self.undo_stack.push(LineSamplingCommand(self, line_id, None, f"Use project sampling for {line_id}"))
+            return
+        SamplingParams(**values)
+        sampling = Sampling(**values)
+        if sampling == current:
+            return
+        if current is None:
+            self.undo_stack.push(LineSamplingCommand(self, line_id, sampling, f"Override sampling of {line_id}"))
+        else:
+            self.undo_stack.push(LineSamplingCommand(self, line_id, sampling, f"Change sampling of {line_id}",
+                                                     MERGE_LINE_SAMPLING))
 
     def change_speaker(self, speaker_id: str, **changes) -> None:
         """Rename a speaker or set its clip/transcript. Raises the project's readable error and changes nothing

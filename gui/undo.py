@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QTextDocument, QUndoCommand
 
-MERGE_GAP, MERGE_GAIN = 1, 2
+MERGE_GAP, MERGE_GAIN, MERGE_LINE_SAMPLING = 1, 2, 3
 
 
 class TextEditCommand(QUndoCommand):
@@ -132,3 +132,32 @@ class SamplingCommand(QUndoCommand):
     def _apply(self, sampling) -> None:
         self._session.project.doc.sampling = sampling
         self._session.sampling_changed()
+
+
+class LineSamplingCommand(QUndoCommand):
+    """A line's own sampling parameters (None: the project's). Consecutive edits of one line's values merge."""
+
+    def __init__(self, session, line_id: str, sampling, text: str, merge_id: int = -1):
+        super().__init__(text)
+        self._session, self._line_id, self._merge_id = session, line_id, merge_id
+        self._before = session.project.line(line_id).sampling
+        self._after = sampling
+
+    def id(self) -> int:  # noqa: A003 (Qt API)
+        return self._merge_id
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt API)
+        if not isinstance(other, LineSamplingCommand) or other._line_id != self._line_id:
+            return False
+        self._after = other._after
+        return True
+
+    def redo(self) -> None:
+        self._apply(self._after)
+
+    def undo(self) -> None:
+        self._apply(self._before)
+
+    def _apply(self, sampling) -> None:
+        self._session.project.set_line_sampling(self._line_id, sampling)
+        self._session.line_changed(self._line_id)  # the sampling is in the line's fingerprint: it may turn stale

@@ -576,3 +576,42 @@ def test_new_project_in_a_named_folder(qtbot, make_window, tmp_path):
     assert not window.new_project(folder)  # a folder that holds a project is not overwritten
     assert "already holds a project" in window.last_error[1]
     assert window.session is not None and window.session.folder == folder  # and the open project stays open
+
+
+def test_line_sampling_override_in_the_inspector_turns_only_that_line_stale_and_undoes(qtbot, make_window):
+    window = make_window()
+    new_project(window, "[S1] One two three.\n[S2] Four five six.")
+    wait_generation(qtbot, window, window.act_generate_all.trigger)
+    project = window.session.project
+    assert gutter_states(window) == [LineState.DONE, LineState.DONE]
+    window.editor.move_to_block(1)
+    inspector = window.inspector
+    qtbot.waitUntil(lambda: inspector.line_id == "L2", timeout=5_000)
+    assert not inspector.override_check.isChecked() and inspector.line_sampling_form.isHidden()
+
+    inspector.override_check.setChecked(True)  # starts from the project's values: nothing to regenerate yet
+    assert project.line("L2").sampling == project.sampling() and not inspector.line_sampling_form.isHidden()
+    assert gutter_states(window) == [LineState.DONE, LineState.DONE]
+    form = inspector.line_sampling_form
+    form.max_tokens_spin.setValue(40)
+    form.temperature_spin.setValue(0.8)  # merges with the previous edit: one undo step
+    assert project.line("L2").sampling.max_tokens == 40 and project.line("L2").sampling.temperature == 0.8
+    assert project.line("L1").sampling is None
+    assert gutter_states(window) == [LineState.DONE, LineState.STALE]
+
+    window.act_undo.trigger()  # back to the project's values: done again
+    assert project.line("L2").sampling == project.sampling()
+    assert form.max_tokens_spin.value() == MAX_TOKENS and inspector.override_check.isChecked()
+    assert gutter_states(window) == [LineState.DONE, LineState.DONE]
+    window.act_undo.trigger()  # no override any more
+    assert project.line("L2").sampling is None and not inspector.override_check.isChecked()
+    assert gutter_states(window) == [LineState.DONE, LineState.DONE]
+
+    window.act_redo.trigger()
+    window.act_redo.trigger()
+    assert gutter_states(window) == [LineState.DONE, LineState.STALE]
+    wait_generation(qtbot, window, window.act_generate_all.trigger)  # regenerates L2 alone, with its own values
+    take = project.line("L2").take(project.line("L2").active_take)
+    assert (take.sampling.max_tokens, take.sampling.temperature) == (40, 0.8)
+    assert [len(line.takes) for line in project.lines] == [1, 2]
+    assert gutter_states(window) == [LineState.DONE, LineState.DONE]
