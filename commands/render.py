@@ -147,7 +147,7 @@ def _render(args: argparse.Namespace) -> int:
     else:
         project = Project.new(folder)
 
-    for speaker, transcript in transcripts.items():
+    for speaker in transcripts:
         if speaker not in voices and not project.doc.speakers[speaker].clip:
             return fail(f"--transcript {speaker}=... needs a clip: pass --voice {speaker}=CLIP")
     overrides = {name: getattr(args, name) for name in SAMPLING_ARGS if getattr(args, name) is not None}

@@ -77,7 +77,7 @@ def _iter_safetensors(path: Path, keys: list[str] | None) -> Iterator[tuple[str,
             yield key, f.get_tensor(key)
 
 
-def _nari_to_ours(name: str, t: torch.Tensor, cfg: DiaConfig) -> tuple[str, torch.Tensor]:
+def _nari_to_ours(name: str, t: torch.Tensor) -> tuple[str, torch.Tensor]:
     """Map one nari tensor to our name and [out, in] layout."""
     if name.startswith("decoder.embeddings."):
         return name, t  # stacked later
@@ -129,7 +129,7 @@ def load_model(folder: Path, cfg: DiaConfig, device: torch.device, dtype: torch.
             continue
         if not raw_name.startswith(("encoder.", "decoder.")):
             raise ModelLoadError(f"unexpected tensor '{raw_name}' in {path.name}: not part of a Dia model")
-        name, tensor = _nari_to_ours(raw_name, tensor, cfg)
+        name, tensor = _nari_to_ours(raw_name, tensor)
         if name.startswith("decoder.embeddings."):
             parts = name.split(".")
             if len(parts) != 4 or not parts[2].isdigit() or int(parts[2]) >= cfg.decoder.num_channels:
