@@ -159,8 +159,5 @@ def load_model(folder: Path, cfg: DiaConfig, device: torch.device, dtype: torch.
     model.load_state_dict(loaded, strict=True, assign=True)
     for module in model.modules():  # non-persistent buffers were created on the meta device
         if isinstance(module, RotaryEmbedding):
-            head_dim = module.timescale.shape[0] * 2
-            theta = module.theta
-            fraction = 2.0 * torch.arange(0, head_dim // 2, dtype=torch.float32, device=device) / head_dim
-            module.timescale = theta**fraction
+            module.timescale = module.compute_timescale(device)
     return model.eval().requires_grad_(False)

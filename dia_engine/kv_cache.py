@@ -29,11 +29,3 @@ class KVCache:
         # fully masked (fully masked SDPA rows can be NaN on some backends).
         self.cross_valid = torch.zeros(rows, cross_len, dtype=torch.bool, device=device)
         self.cross_valid[:, 0] = True
-
-    @staticmethod
-    def bytes_per_slot(cfg: DiaConfig, self_len: int, cross_len: int, dtype: torch.dtype) -> int:
-        dec = cfg.decoder
-        per_row = dec.num_layers * 2 * (
-            dec.num_kv_heads * self_len * dec.head_dim + dec.cross_num_heads * cross_len * dec.cross_head_dim
-        )
-        return 2 * per_row * torch.empty((), dtype=dtype).element_size()

@@ -34,9 +34,12 @@ class RMSNorm(nn.Module):
 class RotaryEmbedding(nn.Module):
     def __init__(self, head_dim: int, theta: float):
         super().__init__()
-        self.theta = theta
-        fraction = 2.0 * torch.arange(0, head_dim // 2, dtype=torch.float32) / head_dim
-        self.register_buffer("timescale", theta**fraction, persistent=False)
+        self.head_dim, self.theta = head_dim, theta
+        self.register_buffer("timescale", self.compute_timescale(), persistent=False)
+
+    def compute_timescale(self, device: torch.device | None = None) -> torch.Tensor:
+        fraction = 2.0 * torch.arange(0, self.head_dim // 2, dtype=torch.float32, device=device) / self.head_dim
+        return self.theta**fraction
 
     def forward(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """x: [B, T, H, D]; positions: [B, T] (any numeric dtype)."""
