@@ -19,14 +19,9 @@ def encode_text_pair(model: DiaModel, tokens: torch.Tensor) -> torch.Tensor:
 
 
 def fill_cross_cache(model: DiaModel, cache: KVCache, slot: int, enc: torch.Tensor) -> None:
-    rows = slice(2 * slot, 2 * slot + 2)
-    length = enc.shape[1]
-    for layer, k_cache, v_cache in zip(model.decoder.layers, cache.cross_k, cache.cross_v):
+    for i, layer in enumerate(model.decoder.layers):
         k, v = layer.cross_attention.project_kv(enc)
-        k_cache[rows, :, :length] = k.transpose(1, 2)
-        v_cache[rows, :, :length] = v.transpose(1, 2)
-    cache.cross_valid[rows] = False
-    cache.cross_valid[rows, :length] = True
+        cache.set_cross(i, slot, k.transpose(1, 2), v.transpose(1, 2))
 
 
 def prefill_slot(model: DiaModel, cache: KVCache, slot: int, tokens: torch.Tensor, text_len: int) -> None:
@@ -49,17 +44,25 @@ def prefill_slot(model: DiaModel, cache: KVCache, slot: int, tokens: torch.Tenso
         x = x + sa.attend(q, k, v, causal=True)
         ca = layer.cross_attention
         q = ca.project_q(layer.pre_ca_norm(x).to(cd)).transpose(1, 2)
-        x = x + ca.attend(q, cache.cross_k[i][rows, :, :text_len], cache.cross_v[i][rows, :, :text_len])
+        x = x + ca.attend(q, *cache.slot_cross_kv(i, slot, text_len))
         x = x + layer.mlp(layer.pre_mlp_norm(x).to(cd))
 
 
 def decode_step(
-    model: DiaModel, cache: KVCache, tokens: torch.Tensor, positions: torch.Tensor, self_len: int, cross_len: int
+    model: DiaModel, cache: KVCache, tokens: torch.Tensor, positions: torch.Tensor, self_len: int, cross_len: int,
+    slot_keys: list[tuple[int, int]] | None = None,
 ) -> torch.Tensor:
     """One step for every slot. tokens [S, C]; positions [S] -> fp32 logits [S, 2 (uncond, cond), C, V].
 
-    Every slot is computed, active or not, so the matrix shapes never depend on how many lines are
-    running: a row's rounding then cannot depend on its company.
+    Every slot goes through the linear layers, active or not, so their matrix shapes never depend on how
+    many lines are running: a row's rounding then cannot depend on its company.
+
+    Attention runs one of two ways:
+    - batched over all rows, on keys padded to `self_len`/`cross_len` and masked (one kernel per layer:
+      best on a GPU, and what CUDA graphs need);
+    - `slot_keys` given (the CPU, with a per-slot cache): slot by slot over exactly its (self, cross) key
+      counts, so no padded key is read and a slot's result depends on nothing but its own line. Empty slots,
+      (0, 0), are skipped.
     """
     cd = model.compute_dtype
     dec = model.decoder
@@ -69,8 +72,9 @@ def decode_step(
     x = dec.embeddings(row_tokens)
     rope_pos = row_pos.unsqueeze(1)
     row_index = torch.arange(rows, device=x.device)
-    self_mask = (torch.arange(self_len, device=x.device) <= row_pos.unsqueeze(1)).view(rows, 1, 1, self_len)
-    cross_mask = cache.cross_valid[:, :cross_len].view(rows, 1, 1, cross_len)
+    if slot_keys is None:
+        self_mask = (torch.arange(self_len, device=x.device) <= row_pos.unsqueeze(1)).view(rows, 1, 1, self_len)
+        cross_mask = cache.cross_valid[:, :cross_len].view(rows, 1, 1, cross_len)
     for i, layer in enumerate(dec.layers):
         sa = layer.self_attention
         h = layer.pre_sa_norm(x).to(cd)
@@ -79,10 +83,18 @@ def decode_step(
         k = dec.rope(k, rope_pos)
         cache.self_k[i][row_index, :, row_pos] = k[:, 0]
         cache.self_v[i][row_index, :, row_pos] = v[:, 0]
-        x = x + sa.attend(q, cache.self_k[i][:, :, :self_len], cache.self_v[i][:, :, :self_len], self_mask)
         ca = layer.cross_attention
-        q = ca.project_q(layer.pre_ca_norm(x).to(cd)).transpose(1, 2)
-        x = x + ca.attend(q, cache.cross_k[i][:, :, :cross_len], cache.cross_v[i][:, :, :cross_len], cross_mask)
+        if slot_keys is None:
+            x = x + sa.attend(q, cache.self_k[i][:, :, :self_len], cache.self_v[i][:, :, :self_len], self_mask)
+            q = ca.project_q(layer.pre_ca_norm(x).to(cd)).transpose(1, 2)
+            x = x + ca.attend(q, cache.cross_k[i][:, :, :cross_len], cache.cross_v[i][:, :, :cross_len], cross_mask)
+        else:
+            keys = [(cache.self_k[i][2 * s:2 * s + 2, :, :n], cache.self_v[i][2 * s:2 * s + 2, :, :n]) if n else None
+                    for s, (n, _) in enumerate(slot_keys)]
+            x = x + sa.attend_per_slot(q, keys)
+            q = ca.project_q(layer.pre_ca_norm(x).to(cd)).transpose(1, 2)
+            keys = [cache.slot_cross[i][s] if n else None for s, (_, n) in enumerate(slot_keys)]
+            x = x + ca.attend_per_slot(q, keys)
         x = x + layer.mlp(layer.pre_mlp_norm(x).to(cd))
     logits = model.logits(x)[:, 0]  # [2S, C, V]
     return logits.unflatten(0, (rows // 2, 2))

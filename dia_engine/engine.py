@@ -19,6 +19,7 @@ from .config import DiaConfig
 from .errors import DiaEngineError, GenerationOutOfMemory, ModelLoadError
 from .generation import GenerationLoop, ProgressFn, StopFn, draw_seed, estimate_max_tokens
 from .hub import resolve_source
+from .model import onednn_supports
 from .text import text_byte_length
 from .types import SAMPLE_RATE, GenerationRequest, GenerationResult, VoicePrompt
 
@@ -59,12 +60,20 @@ def combine_voices(first: VoicePrompt, second: VoicePrompt) -> VoicePrompt:
 
 class DiaEngine:
     def __init__(self, model, config: DiaConfig, codec: Codec | None, device: torch.device, model_id: str,
-                 batch_slots: int | None = None, compile: bool = False):
+                 batch_slots: int | None = None, compile: bool = False, pack_weights: bool | None = None):
         self.model, self.config, self.codec = model, config, codec
         self._device = device
         self.model_id = model_id
         self.batch_slots = batch_slots or DEFAULT_SLOTS.get(device.type, 8)
         self.compile = compile
+        # On the CPU, oneDNN-packed weights make a decode step about twice as fast (see model.Linear).
+        # torch.compile keeps plain weights: its tracer cannot take opaque oneDNN tensors.
+        if pack_weights is None:
+            pack_weights = device.type == "cpu" and not compile and onednn_supports(model.compute_dtype)
+        if pack_weights:
+            model.pack_for_onednn(rows_hint=2 * self.batch_slots)
+        # On the CPU attention runs slot by slot over each line's own keys (see decoding.decode_step).
+        self.per_slot_attention = device.type == "cpu" and not compile
         self._voice_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()  # one generation at a time per engine
 
@@ -190,7 +199,8 @@ class DiaEngine:
                 pending = [i for i, r in enumerate(results) if r is None]
                 if not pending:
                     break
-                loop = GenerationLoop(self.model, self.config, self._device, slots, compile=self.compile)
+                loop = GenerationLoop(self.model, self.config, self._device, slots, compile=self.compile,
+                                      per_slot_attention=self.per_slot_attention)
                 try:
                     loop.run(requests, seeds, budgets, finished, on_progress, should_stop, pending)
                     break

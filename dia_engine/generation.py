@@ -59,6 +59,7 @@ class _Job:
     step: int
     max_tokens: int
     params: tuple[float, float, float, int]  # cfg_scale, temperature, top_p, top_k
+    text_len: int  # encoder positions (cross-attention keys)
     countdown: int = -1
     finished_step: int = -1
 
@@ -82,11 +83,13 @@ def compiled_decode_step(device: torch.device) -> Callable:
 
 
 class GenerationLoop:
-    def __init__(self, model: DiaModel, cfg: DiaConfig, device: torch.device, slots: int, compile: bool = False):
+    def __init__(self, model: DiaModel, cfg: DiaConfig, device: torch.device, slots: int, compile: bool = False,
+                 per_slot_attention: bool = False):
         self.model, self.cfg, self.device, self.slots = model, cfg, device, slots
         self.delays = cfg.delay_pattern
         self.max_delay = cfg.max_delay
         self.step_fn = compiled_decode_step(device) if compile else decode_step
+        self.per_slot_attention = per_slot_attention
 
     def run(
         self,
@@ -103,7 +106,8 @@ class GenerationLoop:
         texts = {i: encode_text(requests[i].model_text()) for i in pending}
         self_cap = bucket(max(budgets[i] for i in pending), cfg.decoder.audio_length)
         cross_cap = bucket(max(len(texts[i]) for i in pending), cfg.encoder.text_length)
-        cache = KVCache(cfg, 2 * self.slots, self_cap, cross_cap, self.device, self.model.compute_dtype)
+        cache = KVCache(cfg, 2 * self.slots, self_cap, cross_cap, self.device, self.model.compute_dtype,
+                        per_slot=self.per_slot_attention)
         queue = deque(pending)
         jobs: list[_Job | None] = [None] * self.slots
         bos = cfg.bos_token_id
@@ -131,8 +135,11 @@ class GenerationLoop:
                     uniforms[s] = torch.rand(cfg.decoder.num_channels, generator=job.generator,
                                              dtype=torch.float64).numpy()
             self_len = bucket(int(positions.max()) + 1, cache.self_len)
+            slot_keys = None
+            if self.per_slot_attention:
+                slot_keys = [(job.step + 1, job.text_len) if job else (0, 0) for job in jobs]
             logits = self.step_fn(self.model, cache, torch.from_numpy(tokens).to(self.device),
-                                 torch.from_numpy(positions).to(self.device), self_len, cache.cross_len)
+                                 torch.from_numpy(positions).to(self.device), self_len, cache.cross_len, slot_keys)
             if self.device.type == "cuda":
                 logits = logits.clone()  # CUDA-graph outputs are overwritten by the next replay
             p = torch.from_numpy(params).to(self.device)
@@ -164,7 +171,7 @@ class GenerationLoop:
         generator = torch.Generator().manual_seed(seed)
         sp = req.sampling
         return _Job(index, seed, generator, tokens, prefill_steps, step, budget,
-                    (sp.cfg_scale, sp.temperature, sp.top_p, sp.cfg_filter_top_k))
+                    (sp.cfg_scale, sp.temperature, sp.top_p, sp.cfg_filter_top_k), len(text))
 
     def _advance(self, job: _Job, pred: np.ndarray) -> None:
         """Reference end-of-speech rules, then write the prediction at the next position."""

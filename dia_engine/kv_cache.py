@@ -16,12 +16,24 @@ def bucket(length: int, cap: int) -> int:
 
 
 class KVCache:
-    def __init__(self, cfg: DiaConfig, rows: int, self_len: int, cross_len: int, device, dtype):
+    """Self-attention keys/values [rows, Hkv, self_len, D] per layer, and the cross-attention ones.
+
+    Cross-attention keys come in one of two layouts:
+    - batched (`per_slot=False`): padded to `cross_len` for all rows, with `cross_valid` marking real text;
+    - per slot (`per_slot=True`, the CPU): one contiguous [2, H, text_len, D] pair per slot and layer, exactly
+      as long as that slot's text, so attention reads no padding and bf16 matmuls need no copy.
+    """
+
+    def __init__(self, cfg: DiaConfig, rows: int, self_len: int, cross_len: int, device, dtype, per_slot=False):
         dec = cfg.decoder
-        self.self_len, self.cross_len = self_len, cross_len
+        self.self_len, self.cross_len, self.per_slot = self_len, cross_len, per_slot
         self.self_k = [torch.zeros(rows, dec.num_kv_heads, self_len, dec.head_dim, device=device, dtype=dtype)
                        for _ in range(dec.num_layers)]
         self.self_v = [torch.zeros_like(k) for k in self.self_k]
+        if per_slot:
+            self.slot_cross: list[list[tuple[torch.Tensor, torch.Tensor] | None]] = [
+                [None] * (rows // 2) for _ in range(dec.num_layers)]
+            return
         shape = (rows, dec.cross_num_heads, cross_len, dec.cross_head_dim)
         self.cross_k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(dec.num_layers)]
         self.cross_v = [torch.zeros_like(k) for k in self.cross_k]
@@ -29,3 +41,20 @@ class KVCache:
         # fully masked (fully masked SDPA rows can be NaN on some backends).
         self.cross_valid = torch.zeros(rows, cross_len, dtype=torch.bool, device=device)
         self.cross_valid[:, 0] = True
+
+    def set_cross(self, layer: int, slot: int, k: torch.Tensor, v: torch.Tensor) -> None:
+        """Store one slot's cross keys/values, k and v [2, H, text_len, D]."""
+        if self.per_slot:
+            self.slot_cross[layer][slot] = (k.contiguous(), v.contiguous())
+            return
+        rows, length = slice(2 * slot, 2 * slot + 2), k.shape[2]
+        self.cross_k[layer][rows, :, :length] = k
+        self.cross_v[layer][rows, :, :length] = v
+        self.cross_valid[rows] = False
+        self.cross_valid[rows, :length] = True
+
+    def slot_cross_kv(self, layer: int, slot: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.per_slot:
+            return self.slot_cross[layer][slot]
+        rows = slice(2 * slot, 2 * slot + 2)
+        return self.cross_k[layer][rows, :, :length], self.cross_v[layer][rows, :, :length]

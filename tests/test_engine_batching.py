@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 
 from dia_engine import DiaEngine, GenerationRequest, SamplingParams, VoicePrompt
+from dia_engine.checkpoint import load_model
 
 from conftest import TINY_MODEL
 from engine_cases import CASES, case_requests
@@ -11,9 +13,20 @@ from engine_cases import CASES, case_requests
 SAMPLED = SamplingParams(temperature=1.2, max_tokens=60)
 
 
-@pytest.fixture(scope="module")
-def engine():
-    return DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype="float32", codec=None, batch_slots=4)
+def _engine(mode: str, dtype: str = "float32") -> DiaEngine:
+    """"cpu": what the CPU runs (oneDNN-packed weights, attention slot by slot). "gpu-math": the code path of
+    CUDA run on the CPU (plain F.linear weights, one masked attention over padded keys for all rows)."""
+    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype=dtype, codec=None, batch_slots=4)
+    if mode == "gpu-math":
+        engine = DiaEngine(load_model(TINY_MODEL, engine.config, torch.device("cpu"), getattr(torch, dtype)),
+                           engine.config, None, torch.device("cpu"), str(TINY_MODEL), batch_slots=4, pack_weights=False)
+        engine.per_slot_attention = False
+    return engine
+
+
+@pytest.fixture(scope="module", params=["cpu", "gpu-math"])
+def engine(request):
+    return _engine(request.param)
 
 
 def _mixed_requests() -> list[GenerationRequest]:
@@ -174,9 +187,10 @@ def test_out_of_memory_at_one_slot_fails_clearly(monkeypatch):
         engine.generate([GenerationRequest("[S1] hi", seed=1, sampling=SAMPLED)])
 
 
-def test_bfloat16_lines_are_batch_independent_too():
-    # bf16 on the CPU takes its own attention path for decode steps; it must keep the same guarantee.
-    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype="bfloat16", codec=None, batch_slots=4)
+@pytest.mark.parametrize("mode", ["cpu", "gpu-math"])
+def test_bfloat16_lines_are_batch_independent_too(mode):
+    # bf16 takes other kernels (and, batched on the CPU, its own attention); the guarantee must hold there too.
+    engine = _engine(mode, "bfloat16")
     requests = _mixed_requests()
     together = engine.generate(requests)
     for req, res in zip(requests, together):

@@ -5,8 +5,11 @@ import pytest
 import torch
 
 from dia_engine import DiaEngine, GenerationRequest
+from dia_engine.checkpoint import load_model
+from dia_engine.config import DiaConfig
 from dia_engine.decoding import decode_step, encode_text_pair, fill_cross_cache
 from dia_engine.kv_cache import KVCache
+from dia_engine.model import onednn_supports
 from dia_engine.text import encode_text
 
 from conftest import TINY_MODEL, TINY_MODEL_HF
@@ -16,6 +19,29 @@ from engine_cases import CASES, case_requests
 @pytest.fixture(scope="module", params=[TINY_MODEL, TINY_MODEL_HF], ids=["nari", "transformers"])
 def engine(request):
     return DiaEngine.from_pretrained(str(request.param), device="cpu", dtype="float32", codec=None)
+
+
+def gpu_math_engine(folder=TINY_MODEL, dtype=torch.float32) -> DiaEngine:
+    """The engine running the code path of CUDA on the CPU: plain F.linear weights, batched masked attention."""
+    cfg = DiaConfig.from_file(folder / "config.json")
+    model = load_model(folder, cfg, torch.device("cpu"), dtype)
+    engine = DiaEngine(model, cfg, None, torch.device("cpu"), str(folder), pack_weights=False)
+    engine.per_slot_attention = False  # one masked attention over padded keys, as on CUDA
+    return engine
+
+
+def test_cpu_engine_packs_weights_for_onednn(engine):
+    assert onednn_supports(torch.float32)
+    assert engine.model.logits_dense.packed and engine.model.decoder.layers[0].mlp.down_proj.packed
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_greedy_codes_match_reference_exactly_on_the_gpu_code_path(case):
+    engine = gpu_math_engine()
+    assert not engine.model.logits_dense.packed
+    results = engine.generate(case_requests(case))
+    for result, expected in zip(results, case["expected_codes"]):
+        assert np.array_equal(result.codes, np.array(expected))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -63,8 +89,9 @@ def test_first_decoder_step_logits_match_reference(engine):
 
 
 def test_both_layouts_load_identical_weights():
-    a = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", codec=None).model.state_dict()
-    b = DiaEngine.from_pretrained(str(TINY_MODEL_HF), device="cpu", codec=None).model.state_dict()
+    cfg = DiaConfig.from_file(TINY_MODEL / "config.json")
+    a = load_model(TINY_MODEL, cfg, torch.device("cpu"), torch.float32).state_dict()
+    b = load_model(TINY_MODEL_HF, cfg, torch.device("cpu"), torch.float32).state_dict()
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
