@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dia_engine import DiaEngine, GenerationRequest, SamplingParams  # noqa: E402
 from dia_engine.config import DiaConfig  # noqa: E402
-from dia_engine.decoding import encode_text_pair  # noqa: E402
+from dia_engine.decoding import decode_step, encode_text_pair, fill_cross_cache  # noqa: E402
 from dia_engine.engine import resolve_device, resolve_dtype  # noqa: E402
+from dia_engine.kv_cache import KVCache, bucket  # noqa: E402
 from dia_engine.model import DiaModel  # noqa: E402
 from dia_engine.text import encode_text  # noqa: E402
 
@@ -55,16 +56,17 @@ def random_engine(device: str | None, dtype: str | None, slots: int) -> DiaEngin
 
 
 def memory_bandwidth(device: torch.device) -> float:
-    """Bytes/s of a large streaming read (a sum over 1 GiB), best of a few runs."""
+    """Bytes/s of a large streaming read (a sum over 1 GiB), the median of 7 runs (shared VMs vary a lot)."""
     x = torch.ones(256 * 1024 * 1024, dtype=torch.float32, device=device)
-    best = float("inf")
-    for _ in range(5):
+    x.sum()
+    times = []
+    for _ in range(7):
         sync(device)
         t = time.perf_counter()
         x.sum()
         sync(device)
-        best = min(best, time.perf_counter() - t)
-    return x.numel() * 4 / best
+        times.append(time.perf_counter() - t)
+    return x.numel() * 4 / sorted(times)[3]
 
 
 def sync(device: torch.device) -> None:
@@ -87,6 +89,40 @@ def decode_step_ms(engine: DiaEngine, batch: int, steps: int) -> float:
     return 1000 * gaps[len(gaps) // 2]
 
 
+def late_step_ms(engine: DiaEngine, batch: int, position: int, steps: int) -> float:
+    """Median time of one decoder pass (no sampling) for `batch` lines all at `position`, on a filled cache.
+
+    Steps early in a line attend over a few keys; late in a long line every step also reads the whole
+    self-attention cache, which this measures without generating `position` frames first.
+    """
+    cfg, model, dev = engine.config, engine.model, engine._device
+    slots = engine.batch_slots = batch
+    per_slot = engine.per_slot_attention
+    cache = KVCache(cfg, 2 * slots, bucket(position + steps + 2, cfg.decoder.audio_length),
+                    bucket(len(TEXT), cfg.encoder.text_length), dev, model.compute_dtype, per_slot=per_slot)
+    for k, v in zip(cache.self_k, cache.self_v):
+        k.normal_()
+        v.normal_()
+    tokens = torch.from_numpy(encode_text(TEXT)).to(dev)
+    with torch.inference_mode():
+        enc = encode_text_pair(model, tokens)
+        for s in range(slots):
+            fill_cross_cache(model, cache, s, enc)
+        codes = torch.randint(0, 1024, (slots, cfg.decoder.num_channels), device=dev)
+        times = []
+        for j in range(steps + 2):
+            pos = position + j
+            keys = [(pos + 1, len(tokens))] * slots if per_slot else None
+            sync(dev)
+            t = time.perf_counter()
+            decode_step(model, cache, codes, torch.full((slots,), pos, device=dev),
+                        bucket(pos + 1, cache.self_len), cache.cross_len, keys)
+            sync(dev)
+            times.append(time.perf_counter() - t)
+    times = sorted(times[2:])
+    return 1000 * times[len(times) // 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="real checkpoint (folder or hub id); default: random 1.6B weights")
@@ -94,6 +130,8 @@ def main() -> None:
     ap.add_argument("--dtype", default=None)
     ap.add_argument("--steps", type=int, default=12, help="decode steps measured per batch size")
     ap.add_argument("--batches", default="1,4,8")
+    ap.add_argument("--late-position", type=int, default=1000,
+                    help="also time steps this far into a line (about 12 s of audio); 0 to skip")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
@@ -136,6 +174,13 @@ def main() -> None:
                                 "line_steps_per_s": lines_per_s, "speedup_vs_batch1": lines_per_s / base}
         print(f"batch {b}: {ms:.0f} ms/step ({1000 / ms:.2f} steps/s, {ms / floor_ms:.2f}x floor), "
               f"{lines_per_s:.2f} line-steps/s = {lines_per_s / base:.2f}x batch 1")
+    if args.late_position:
+        report["late_position"] = args.late_position
+        for b in [int(x) for x in args.batches.split(",")]:
+            ms = late_step_ms(engine, b, args.late_position, args.steps)
+            report["batches"][b]["late_ms_per_step"] = ms
+            print(f"batch {b} at position {args.late_position}: {ms:.0f} ms/step ({ms / floor_ms:.2f}x floor), "
+                  f"{b * 1000 / ms:.2f} line-steps/s")
     if dev.type == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**30
     else:
