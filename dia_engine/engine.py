@@ -74,6 +74,7 @@ class DiaEngine:
             model.pack_for_onednn(rows_hint=2 * self.batch_slots)
         # On the CPU attention runs slot by slot over each line's own keys (see decoding.decode_step).
         self.per_slot_attention = device.type == "cpu" and not compile
+        self._rows_independent: dict[int, bool] = {}
         self._voice_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()  # one generation at a time per engine
 
@@ -193,8 +194,8 @@ class DiaEngine:
             if on_result is not None:
                 on_result(index, result)
 
-        slots = self.batch_slots
         with self._lock, torch.inference_mode():
+            slots = self._slot_count(len(requests))
             while True:
                 pending = [i for i, r in enumerate(results) if r is None]
                 if not pending:
@@ -216,6 +217,22 @@ class DiaEngine:
                     log.warning("out of memory: retrying unfinished lines with %d batch slots", slots)
             self._free_memory()
         return results
+
+    def _slot_count(self, lines: int) -> int:
+        """Batch slots for a run of `lines` lines.
+
+        Normally the fixed `batch_slots`, so that no line's arithmetic depends on how many lines run with
+        it. Where attention runs per slot and the linear layers are verified to give every row the same bits
+        whatever the row count (oneDNN on the CPU), fewer lines take fewer slots: one line then runs at
+        the speed of batch 1 instead of paying for 8 empty slots.
+        """
+        slots = self.batch_slots
+        if lines >= slots or not self.per_slot_attention:
+            return slots
+        if slots not in self._rows_independent:
+            self._rows_independent[slots] = self.model.decode_rows_independent_of_batch(2 * slots)
+            log.info("slot count follows the number of lines: %s", self._rows_independent[slots])
+        return max(lines, 1) if self._rows_independent[slots] else slots
 
     def _free_memory(self) -> None:
         if self._device.type == "cuda":

@@ -246,6 +246,31 @@ class DiaModel(nn.Module):
             if isinstance(module, Linear) and not module.packed:
                 module.pack_for_onednn(rows_hint)
 
+    def decode_rows_independent_of_batch(self, max_rows: int) -> bool:
+        """Whether every decode-step linear layer gives each row bit-identical results for any row count
+        up to `max_rows` and any row order (checked on random inputs: kernels pick their method from shapes,
+        not values).
+
+        oneDNN's packed kernels do on the CPUs we measured; MKL's and cuBLAS's do not (they change blocking
+        or split the reduction with the row count). Only then may the number of batch slots follow the
+        number of lines without changing any line's result.
+        """
+        layers = {}
+        for name, module in self.named_modules():
+            if isinstance(module, Linear) and not name.startswith("encoder.") and "cross_attention.k_proj" not in name \
+                    and "cross_attention.v_proj" not in name:
+                layers.setdefault((module.in_features, module.out_features), module)
+        gen = torch.Generator().manual_seed(0)
+        for (in_features, _), layer in layers.items():
+            x = torch.randn(max_rows, 1, in_features, generator=gen).to(layer.weight.device, self.compute_dtype)
+            full = layer(x)
+            if not torch.equal(layer(x.roll(1, 0)), full.roll(1, 0)):
+                return False
+            for rows in range(1, max_rows):
+                if not torch.equal(layer(x[:rows]), full[:rows]):
+                    return False
+        return True
+
     @property
     def compute_dtype(self) -> torch.dtype:
         return self.logits_dense.weight.dtype

@@ -163,6 +163,7 @@ def test_out_of_memory_halves_the_slots_and_retries(monkeypatch, caplog):
 
     monkeypatch.setattr(generation, "decode_step", small_device_step)
     engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", codec=None, batch_slots=8)
+    engine.per_slot_attention = False  # as on CUDA, where memory runs out: a fixed slot count
     requests = _mixed_requests()[:3]
     results = engine.generate(requests)
     assert "retrying unfinished lines with 4 batch slots" in caplog.text
@@ -195,3 +196,67 @@ def test_bfloat16_lines_are_batch_independent_too(mode):
     together = engine.generate(requests)
     for req, res in zip(requests, together):
         assert np.array_equal(res.codes, engine.generate([req])[0].codes)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_a_slots_logits_are_bit_identical_for_any_slot_count_on_the_cpu_path(dtype):
+    # The CPU path lets the slot count follow the number of lines; that is only sound if a slot's
+    # logits do not depend on how many slots the step has or where the slot sits.
+    from dia_engine.decoding import decode_step, encode_text_pair, fill_cross_cache
+    from dia_engine.kv_cache import KVCache
+    from dia_engine.text import encode_text
+
+    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype=str(dtype).split(".")[1], codec=None)
+    model, cfg = engine.model, engine.config
+    texts = ["[S1] Hello there.", "[S2] A much longer line of text to encode.", "[S1] Hm.", "[S2] Yes! (laughs)"]
+    gen = torch.Generator().manual_seed(5)
+    history = torch.randint(0, 1024, (30, 9), generator=gen)
+
+    def logits_of(order: list[int]) -> list[torch.Tensor]:
+        slots = len(order)
+        cache = KVCache(cfg, 2 * slots, 256, 256, torch.device("cpu"), model.compute_dtype, per_slot=True)
+        with torch.inference_mode():
+            for s, line in enumerate(order):
+                fill_cross_cache(model, cache, s, encode_text_pair(model, torch.from_numpy(encode_text(texts[line]))))
+            out = None
+            for pos in range(20):
+                tokens = history[pos + torch.tensor(order)]
+                keys = [(pos + 1, len(encode_text(texts[line]))) for line in order]
+                out = decode_step(model, cache, tokens, torch.full((slots,), pos), 256, 256, keys)
+        return [out[order.index(line)] for line in range(len(texts)) if line in order]
+
+    together = logits_of([0, 1, 2, 3])
+    assert torch.equal(logits_of([2])[0], together[2])
+    reordered = logits_of([3, 1, 0, 2])
+    assert all(torch.equal(a, b) for a, b in zip(reordered, together))
+    pair = logits_of([1, 3])
+    assert torch.equal(pair[0], together[1]) and torch.equal(pair[1], together[3])
+
+
+def test_slot_count_follows_the_lines_only_when_rows_are_verified_independent(monkeypatch):
+    from dia_engine import generation
+    from dia_engine.model import Linear
+
+    used = []
+    real_init = generation.GenerationLoop.__init__
+
+    def record(self, model, cfg, device, slots, **kwargs):
+        used.append(slots)
+        real_init(self, model, cfg, device, slots, **kwargs)
+
+    monkeypatch.setattr(generation.GenerationLoop, "__init__", record)
+    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", codec=None, batch_slots=8)
+    requests = [GenerationRequest("[S1] One line.", seed=1, sampling=SamplingParams(max_tokens=30))]
+    engine.generate(requests)
+    engine.generate(requests * 3)
+    engine.generate(requests * 10)
+    assert used == [1, 3, 8]
+
+    # A kernel whose rounding depends on the row count (as MKL's and cuBLAS's can) keeps the slots fixed.
+    real_forward = Linear.forward
+    monkeypatch.setattr(Linear, "forward", lambda self, x: real_forward(self, x) * (1 + 1e-6 * (x.shape[0] % 3)))
+    fresh = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", codec=None, batch_slots=8)
+    assert not fresh.model.decode_rows_independent_of_batch(16)
+    used.clear()
+    fresh.generate(requests)
+    assert used == [8]
