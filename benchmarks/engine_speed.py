@@ -132,6 +132,7 @@ def main() -> None:
     ap.add_argument("--batches", default="1,4,8")
     ap.add_argument("--late-position", type=int, default=1000,
                     help="also time steps this far into a line (about 12 s of audio); 0 to skip")
+    ap.add_argument("--rounds", type=int, default=3, help="repeat everything; figures are medians over rounds")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
@@ -146,9 +147,6 @@ def main() -> None:
     dec_bytes = sum(p.numel() * p.element_size() for n, p in model.named_parameters() if not n.startswith("encoder."))
     # The embedding table is gathered (9 rows per token), not streamed.
     dec_bytes -= model.decoder.embeddings.embed.weight.numel() * model.decoder.embeddings.embed.weight.element_size()
-    bandwidth = memory_bandwidth(dev)
-    floor_ms = 1000 * dec_bytes / bandwidth
-
     with torch.inference_mode():
         tokens = torch.from_numpy(encode_text(TEXT)).to(dev)
         encode_text_pair(model, tokens)
@@ -159,15 +157,36 @@ def main() -> None:
         sync(dev)
         encoder_ms = 1000 * (time.perf_counter() - t) / 3
 
+    # Shared machines drift by tens of percent within minutes, so every figure is the median of several
+    # rounds, and each round measures the bandwidth next to the steps it is compared with.
+    batches = [int(x) for x in args.batches.split(",")]
+    rounds: list[dict] = []
+    print(f"{engine.model_id} on {engine.device} {engine.dtype}, {torch.get_num_threads()} threads, "
+          f"{args.rounds} rounds")
+    for r in range(args.rounds):
+        row = {"bandwidth": memory_bandwidth(dev)}
+        for b in batches:
+            row[b] = decode_step_ms(engine, b, args.steps)
+            if args.late_position:
+                row[("late", b)] = late_step_ms(engine, b, args.late_position, args.steps)
+        rounds.append(row)
+        print(f"  round {r + 1}: {row['bandwidth'] / 1e9:.1f} GB/s; "
+              + ", ".join(f"batch {b} {row[b]:.0f} ms" for b in batches))
+
+    def median(key):
+        values = sorted(row[key] for row in rounds)
+        return values[len(values) // 2]
+
+    bandwidth = median("bandwidth")
+    floor_ms = 1000 * dec_bytes / bandwidth
     report = {"device": engine.device, "dtype": engine.dtype, "threads": torch.get_num_threads(),
-              "decoder_weight_bytes": dec_bytes, "bandwidth_GBps": bandwidth / 1e9,
+              "rounds": args.rounds, "decoder_weight_bytes": dec_bytes, "bandwidth_GBps": bandwidth / 1e9,
               "floor_ms_per_step": floor_ms, "encoder_ms": encoder_ms, "batches": {}}
-    print(f"{engine.model_id} on {engine.device} {engine.dtype}, {torch.get_num_threads()} threads")
     print(f"decoder weights {dec_bytes / 1e9:.2f} GB, bandwidth {bandwidth / 1e9:.1f} GB/s "
           f"-> floor {floor_ms:.0f} ms/step; encoder ({len(tokens)} bytes) {encoder_ms:.0f} ms")
     base = None
-    for b in [int(x) for x in args.batches.split(",")]:
-        ms = decode_step_ms(engine, b, args.steps)
+    for b in batches:
+        ms = median(b)
         lines_per_s = b * 1000 / ms
         base = base or lines_per_s
         report["batches"][b] = {"ms_per_step": ms, "steps_per_s": 1000 / ms, "step_over_floor": ms / floor_ms,
@@ -176,8 +195,8 @@ def main() -> None:
               f"{lines_per_s:.2f} line-steps/s = {lines_per_s / base:.2f}x batch 1")
     if args.late_position:
         report["late_position"] = args.late_position
-        for b in [int(x) for x in args.batches.split(",")]:
-            ms = late_step_ms(engine, b, args.late_position, args.steps)
+        for b in batches:
+            ms = median(("late", b))
             report["batches"][b]["late_ms_per_step"] = ms
             print(f"batch {b} at position {args.late_position}: {ms:.0f} ms/step ({ms / floor_ms:.2f}x floor), "
                   f"{b * 1000 / ms:.2f} line-steps/s")

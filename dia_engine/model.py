@@ -59,19 +59,30 @@ class Linear(nn.Linear):
     A packed weight is an opaque oneDNN tensor: `to_dense()` gives the original back.
     """
 
+    # oneDNN's bf16/fp16 kernel for 2 rows streams the weight 10-30% slower than its kernel for 4 (measured on
+    # AVX512-BF16), so fewer rows are padded with zeros up to 4; rows do not affect each other's bits.
+    MIN_HALF_PRECISION_ROWS = 4
+
     def __init__(self, in_features: int, out_features: int):
         super().__init__(in_features, out_features, bias=False)
         self.packed = False
+        self.min_rows = 1
 
     def pack_for_onednn(self, rows_hint: int) -> None:
         dense = self.weight.detach()
         self.weight = nn.Parameter(torch.ops.mkldnn._reorder_linear_weight(dense, rows_hint), requires_grad=False)
         self.packed = True
+        self.min_rows = 1 if dense.dtype == torch.float32 else self.MIN_HALF_PRECISION_ROWS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.packed:
+        if not self.packed:
+            return F.linear(x, self.weight)
+        rows = x.shape[:-1].numel()
+        if rows >= self.min_rows:
             return torch.ops.mkldnn._linear_pointwise(x, self.weight, None, "none", [], "")
-        return F.linear(x, self.weight)
+        padded = F.pad(x.reshape(rows, -1), (0, 0, 0, self.min_rows - rows))
+        out = torch.ops.mkldnn._linear_pointwise(padded, self.weight, None, "none", [], "")
+        return out[:rows].reshape(*x.shape[:-1], -1)
 
 
 def onednn_supports(dtype: torch.dtype) -> bool:
