@@ -44,7 +44,8 @@ def prefill_slot(model: DiaModel, cache: KVCache, slot: int, tokens: torch.Tenso
         x = x + sa.attend(q, k, v, causal=True)
         ca = layer.cross_attention
         q = ca.project_q(layer.pre_ca_norm(x).to(cd)).transpose(1, 2)
-        x = x + ca.attend(q, *cache.slot_cross_kv(i, slot, text_len))
+        k, v = cache.slot_cross_kv(i, slot, text_len)
+        x = x + ca.attend(q, k.to(cd), v.to(cd))
         x = x + layer.mlp(layer.pre_mlp_norm(x).to(cd))
 
 
@@ -81,8 +82,8 @@ def decode_step(
         q = dec.rope(sa.project_q(h), rope_pos).transpose(1, 2)
         k, v = sa.project_kv(h)
         k = dec.rope(k, rope_pos)
-        cache.self_k[i][row_index, :, row_pos] = k[:, 0]
-        cache.self_v[i][row_index, :, row_pos] = v[:, 0]
+        cache.self_k[i][row_index, :, row_pos] = k[:, 0].to(cache.dtype)
+        cache.self_v[i][row_index, :, row_pos] = v[:, 0].to(cache.dtype)
         ca = layer.cross_attention
         if slot_keys is None:
             x = x + sa.attend(q, cache.self_k[i][:, :, :self_len], cache.self_v[i][:, :, :self_len], self_mask)

@@ -18,6 +18,12 @@ def bucket(length: int, cap: int) -> int:
 class KVCache:
     """Self-attention keys/values [rows, Hkv, self_len, D] per layer, and the cross-attention ones.
 
+    The per-slot layout (the CPU) keeps keys and values in float32 whatever the model's dtype. The stored
+    values are the same (bf16 converts exactly); the attention arithmetic gets wider. It doubles the cache
+    memory but makes a bf16 step 10-15% faster at 8 lines: oneDNN's bf16 matmul costs ~0.2 ms a call for
+    these tiny shapes and ~0.9 ms whenever the key count changes (every step), against 0.04-0.1 ms for MKL's
+    float32 one.
+
     Cross-attention keys come in one of two layouts:
     - batched (`per_slot=False`): padded to `cross_len` for all rows, with `cross_valid` marking real text;
     - per slot (`per_slot=True`, the CPU): one contiguous [2, H, text_len, D] pair per slot and layer, exactly
@@ -27,6 +33,9 @@ class KVCache:
     def __init__(self, cfg: DiaConfig, rows: int, self_len: int, cross_len: int, device, dtype, per_slot=False):
         dec = cfg.decoder
         self.self_len, self.cross_len, self.per_slot = self_len, cross_len, per_slot
+        if per_slot:
+            dtype = torch.float32
+        self.dtype = dtype
         self.self_k = [torch.zeros(rows, dec.num_kv_heads, self_len, dec.head_dim, device=device, dtype=dtype)
                        for _ in range(dec.num_layers)]
         self.self_v = [torch.zeros_like(k) for k in self.self_k]
@@ -45,7 +54,7 @@ class KVCache:
     def set_cross(self, layer: int, slot: int, k: torch.Tensor, v: torch.Tensor) -> None:
         """Store one slot's cross keys/values, k and v [2, H, text_len, D]."""
         if self.per_slot:
-            self.slot_cross[layer][slot] = (k.contiguous(), v.contiguous())
+            self.slot_cross[layer][slot] = (k.to(self.dtype).contiguous(), v.to(self.dtype).contiguous())
             return
         rows, length = slice(2 * slot, 2 * slot + 2), k.shape[2]
         self.cross_k[layer][rows, :, :length] = k
