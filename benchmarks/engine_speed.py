@@ -43,7 +43,7 @@ OFFICIAL_CONFIG = {
 TEXT = "[S1] Welcome back to the show. Today we talk about small models. [S2] Sounds good! (laughs)"
 
 
-def random_engine(device: str | None, dtype: str | None, slots: int) -> DiaEngine:
+def random_engine(device: str | None, dtype: str | None) -> DiaEngine:
     dev, dt = resolve_device(device), resolve_dtype(dtype, resolve_device(device))
     cfg = DiaConfig.from_dict(OFFICIAL_CONFIG)
     torch.manual_seed(0)
@@ -52,7 +52,8 @@ def random_engine(device: str | None, dtype: str | None, slots: int) -> DiaEngin
     for name, p in model.named_parameters():
         if not name.endswith("norm.weight"):
             p.data = (torch.randn(p.shape, device=dev) * 0.02).to(dt)
-    return DiaEngine(model.eval().requires_grad_(False), cfg, None, dev, "random-1.6B", batch_slots=slots)
+    # Default slots, so the weights are packed as an app's engine packs them.
+    return DiaEngine(model.eval().requires_grad_(False), cfg, None, dev, "random-1.6B")
 
 
 def memory_bandwidth(device: torch.device) -> float:
@@ -141,7 +142,7 @@ def main() -> None:
     if args.model:
         engine = DiaEngine.from_pretrained(args.model, device=args.device, dtype=args.dtype, codec=None)
     else:
-        engine = random_engine(args.device, args.dtype, 1)
+        engine = random_engine(args.device, args.dtype)
     dev = engine._device
     model = engine.model
     dec_bytes = sum(p.numel() * p.element_size() for n, p in model.named_parameters() if not n.startswith("encoder."))
