@@ -27,7 +27,7 @@ class KVCache:
     Cross-attention keys come in one of two layouts:
     - batched (`per_slot=False`): padded to `cross_len` for all rows, with `cross_valid` marking real text;
     - per slot (`per_slot=True`, the CPU): one contiguous [2, H, text_len, D] pair per slot and layer, exactly
-      as long as that slot's text, so attention reads no padding and bf16 matmuls need no copy.
+      as long as that slot's text, so attention reads no padding.
     """
 
     def __init__(self, cfg: DiaConfig, rows: int, self_len: int, cross_len: int, device, dtype, per_slot=False):
