@@ -71,7 +71,7 @@ def decode_step(
     row_tokens = tokens.repeat_interleave(2, dim=0).unsqueeze(1)  # [2S, 1, C]
     row_pos = positions.repeat_interleave(2, dim=0)  # [2S]
     x = dec.embeddings(row_tokens)
-    rope_pos = row_pos.unsqueeze(1)
+    rope = dec.rope.tables(row_pos.unsqueeze(1))  # the same for every layer
     row_index = torch.arange(rows, device=x.device)
     if slot_keys is None:
         self_mask = (torch.arange(self_len, device=x.device) <= row_pos.unsqueeze(1)).view(rows, 1, 1, self_len)
@@ -79,9 +79,9 @@ def decode_step(
     for i, layer in enumerate(dec.layers):
         sa = layer.self_attention
         h = layer.pre_sa_norm(x).to(cd)
-        q = dec.rope(sa.project_q(h), rope_pos).transpose(1, 2)
+        q = dec.rope.rotate(sa.project_q(h), *rope).transpose(1, 2)
         k, v = sa.project_kv(h)
-        k = dec.rope(k, rope_pos)
+        k = dec.rope.rotate(k, *rope)
         cache.self_k[i][row_index, :, row_pos] = k[:, 0].to(cache.dtype)
         cache.self_v[i][row_index, :, row_pos] = v[:, 0].to(cache.dtype)
         ca = layer.cross_attention

@@ -43,9 +43,15 @@ class RotaryEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """x: [B, T, H, D]; positions: [B, T] (any numeric dtype)."""
+        return self.rotate(x, *self.tables(positions))
+
+    def tables(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos and sin for `positions` [B, T], shaped to rotate [B, T, H, D] (a decode step shares them)."""
         angle = positions.float().unsqueeze(-1) / self.timescale  # [B, T, D/2]
-        sin = torch.sin(angle).unsqueeze(-2)
-        cos = torch.cos(angle).unsqueeze(-2)
+        return torch.cos(angle).unsqueeze(-2), torch.sin(angle).unsqueeze(-2)
+
+    @staticmethod
+    def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         x1, x2 = torch.chunk(x.float(), 2, dim=-1)
         return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1).to(x.dtype)
 
