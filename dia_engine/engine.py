@@ -195,13 +195,14 @@ class DiaEngine:
                 on_result(index, result)
 
         with self._lock, torch.inference_mode():
-            slots = self._slot_count(len(requests))
+            shrink = self._slots_may_vary()
+            slots = min(self.batch_slots, len(requests)) if shrink else self.batch_slots
             while True:
                 pending = [i for i, r in enumerate(results) if r is None]
                 if not pending:
                     break
                 loop = GenerationLoop(self.model, self.config, self._device, slots, compile=self.compile,
-                                      per_slot_attention=self.per_slot_attention)
+                                      per_slot_attention=self.per_slot_attention, shrink_slots=shrink)
                 try:
                     loop.run(requests, seeds, budgets, finished, on_progress, should_stop, pending)
                     break
@@ -218,21 +219,22 @@ class DiaEngine:
             self._free_memory()
         return results
 
-    def _slot_count(self, lines: int) -> int:
-        """Batch slots for a run of `lines` lines.
+    def _slots_may_vary(self) -> bool:
+        """Whether the number of batch slots may follow the number of lines.
 
-        Normally the fixed `batch_slots`, so that no line's arithmetic depends on how many lines run with
-        it. Where attention runs per slot and the linear layers are verified to give every row the same bits
-        whatever the row count (oneDNN on the CPU), fewer lines take fewer slots: one line then runs at
-        the speed of batch 1 instead of paying for 8 empty slots.
+        Normally not: every step computes the fixed `batch_slots`, so that no line's arithmetic depends on
+        how many lines run with it. Where attention runs per slot and the linear layers are verified to give
+        every row the same bits whatever the row count (oneDNN on the CPU), it may: one line then runs at
+        the speed of batch 1 instead of paying for 8 slots, and the last lines of a batch drop the slots of
+        finished ones.
         """
+        if not self.per_slot_attention:
+            return False
         slots = self.batch_slots
-        if lines >= slots or not self.per_slot_attention:
-            return slots
         if slots not in self._rows_independent:
             self._rows_independent[slots] = self.model.decode_rows_independent_of_batch(2 * slots)
             log.info("slot count follows the number of lines: %s", self._rows_independent[slots])
-        return max(lines, 1) if self._rows_independent[slots] else slots
+        return self._rows_independent[slots]
 
     def _free_memory(self) -> None:
         if self._device.type == "cuda":

@@ -84,12 +84,15 @@ def compiled_decode_step(device: torch.device) -> Callable:
 
 class GenerationLoop:
     def __init__(self, model: DiaModel, cfg: DiaConfig, device: torch.device, slots: int, compile: bool = False,
-                 per_slot_attention: bool = False):
+                 per_slot_attention: bool = False, shrink_slots: bool = False):
+        """`shrink_slots`: once no line is waiting, drop the slots of finished lines (only where a row's
+        arithmetic is known not to depend on the slot count: see DiaEngine._slots_may_vary)."""
         self.model, self.cfg, self.device, self.slots = model, cfg, device, slots
         self.delays = cfg.delay_pattern
         self.max_delay = cfg.max_delay
         self.step_fn = compiled_decode_step(device) if compile else decode_step
         self.per_slot_attention = per_slot_attention
+        self.shrink_slots = shrink_slots and per_slot_attention
 
     def run(
         self,
@@ -112,20 +115,26 @@ class GenerationLoop:
         jobs: list[_Job | None] = [None] * self.slots
         bos = cfg.bos_token_id
         while True:
-            for s in range(self.slots):
+            for s in range(len(jobs)):
                 if jobs[s] is None and queue:
                     i = queue.popleft()
                     jobs[s] = self._start(cache, s, i, requests[i], texts[i], seeds[i], budgets[i])
-            active = [s for s in range(self.slots) if jobs[s] is not None]
+            active = [s for s in range(len(jobs)) if jobs[s] is not None]
             if not active:
                 return
             if should_stop is not None and should_stop():
                 return
-            tokens = np.full((self.slots, cfg.decoder.num_channels), bos, dtype=np.int64)
-            positions = np.zeros(self.slots, dtype=np.int64)
-            params = np.zeros((self.slots, 4))
+            if self.shrink_slots and not queue and len(active) < len(jobs):
+                # The last lines of a batch then run at the cost of their own number, not of the batch.
+                cache.keep_slots(active)
+                jobs = [jobs[s] for s in active]
+                active = list(range(len(jobs)))
+            slots = len(jobs)
+            tokens = np.full((slots, cfg.decoder.num_channels), bos, dtype=np.int64)
+            positions = np.zeros(slots, dtype=np.int64)
+            params = np.zeros((slots, 4))
             params[:, 3] = 1
-            uniforms = np.zeros((self.slots, cfg.decoder.num_channels))
+            uniforms = np.zeros((slots, cfg.decoder.num_channels))
             for s in active:
                 job = jobs[s]
                 tokens[s] = job.tokens[job.step]

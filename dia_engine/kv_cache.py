@@ -67,3 +67,15 @@ class KVCache:
             return self.slot_cross[layer][slot]
         rows = slice(2 * slot, 2 * slot + 2)
         return self.cross_k[layer][rows, :, :length], self.cross_v[layer][rows, :, :length]
+
+    def keep_slots(self, slots: list[int]) -> None:
+        """Keep only `slots` (ascending), renumbered 0..n-1; per-slot layout only. Moves rows in place."""
+        assert self.per_slot, "only the per-slot layout can drop slots"
+        for i in range(len(self.self_k)):
+            for new, old in enumerate(slots):
+                if new != old:
+                    for cache in (self.self_k[i], self.self_v[i]):
+                        cache[2 * new:2 * new + 2] = cache[2 * old:2 * old + 2]
+            self.self_k[i] = self.self_k[i][:2 * len(slots)]
+            self.self_v[i] = self.self_v[i][:2 * len(slots)]
+            self.slot_cross[i] = [self.slot_cross[i][s] for s in slots]

@@ -260,3 +260,29 @@ def test_slot_count_follows_the_lines_only_when_rows_are_verified_independent(mo
     used.clear()
     fresh.generate(requests)
     assert used == [8]
+
+
+@pytest.mark.parametrize("mode", ["cpu", "gpu-math"])
+def test_finished_lines_give_up_their_slots_only_on_the_cpu_path(monkeypatch, mode):
+    from dia_engine import generation
+
+    engine = _engine(mode)
+    requests = [GenerationRequest(f"[S1] Line {n}.", seed=n, sampling=SamplingParams(temperature=0, max_tokens=m))
+                for n, m in [(1, 30), (2, 60), (3, 90)]]
+    alone = [engine.generate([r])[0].codes for r in requests]
+    steps = []
+    real_step = generation.decode_step
+
+    def counting_step(model, cache, tokens, *args):
+        steps.append(tokens.shape[0])
+        return real_step(model, cache, tokens, *args)
+
+    monkeypatch.setattr(generation, "decode_step", counting_step)
+    together = engine.generate(requests)
+    for got, want in zip(together, alone):
+        assert np.array_equal(got.codes, want)
+    if mode == "cpu":  # 3 lines in 3 slots, then 2, then 1, as the shorter lines end
+        assert steps[0] == 3 and steps[-1] == 1 and sorted(set(steps)) == [1, 2, 3]
+        assert steps == sorted(steps, reverse=True)
+    else:
+        assert set(steps) == {4}
