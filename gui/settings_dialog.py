@@ -12,6 +12,16 @@ from gui.settings import AppSettings, EngineSettings, ExportDefaults, SamplingDe
 from projects.model import LOUDNESS_PRESETS
 
 
+def _with_browse_button(edit: QLineEdit, label: str, browse) -> QHBoxLayout:
+    """A path field with its browse button beside it."""
+    button = QPushButton(label)
+    button.clicked.connect(browse)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
 def _combo(items: list[tuple[str, str]], current: str) -> QComboBox:
     combo = QComboBox()
     for label, value in items:
@@ -30,18 +40,10 @@ class SettingsDialog(QDialog):
 
         self.model_edit = QLineEdit(engine.model)
         self.model_edit.setToolTip("A Hugging Face repo id (downloaded once into the hub cache) or a local folder")
-        model_browse = QPushButton("Folder…")
-        model_browse.clicked.connect(self._browse_model)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model_edit, 1)
-        model_row.addWidget(model_browse)
+        model_row = _with_browse_button(self.model_edit, "Folder…", self._browse_model)
         self.codec_edit = QLineEdit(engine.codec)
         self.codec_edit.setToolTip("'auto' = the official 44.1 kHz DAC; or a DAC weights.pth file")
-        codec_browse = QPushButton("File…")
-        codec_browse.clicked.connect(self._browse_codec)
-        codec_row = QHBoxLayout()
-        codec_row.addWidget(self.codec_edit, 1)
-        codec_row.addWidget(codec_browse)
+        codec_row = _with_browse_button(self.codec_edit, "File…", self._browse_codec)
         self.device_combo = _combo([("Automatic (CUDA when present)", ""), ("CUDA", "cuda"), ("CPU", "cpu"),
                                     ("Apple MPS", "mps")], engine.device)
         self.dtype_combo = _combo([("Automatic (bfloat16 on CUDA)", ""), ("float32", "float32"),
