@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import torch
 
-from dia_engine import GenerationRequest, SamplingParams, VoicePrompt
+from dia_engine import DiaEngine, GenerationRequest, SamplingParams, VoicePrompt
+from dia_engine.checkpoint import load_model
+from dia_engine.config import DiaConfig
 
 from conftest import TINY_MODEL
 
@@ -27,3 +30,14 @@ def case_requests(case: dict, seed: int = 0) -> list[GenerationRequest]:
             text = text[cut:]
         out.append(GenerationRequest(text=text, seed=seed, sampling=sampling, voice=voice))
     return out
+
+
+def gpu_math_engine(dtype: torch.dtype = torch.float32, batch_slots: int | None = None) -> DiaEngine:
+    """The tiny engine running the code path of CUDA on the CPU: plain F.linear weights, one masked attention
+    over padded keys for all rows, a fixed slot count."""
+    cfg = DiaConfig.from_file(TINY_MODEL / "config.json")
+    model = load_model(TINY_MODEL, cfg, torch.device("cpu"), dtype)
+    engine = DiaEngine(model, cfg, None, torch.device("cpu"), str(TINY_MODEL), batch_slots=batch_slots,
+                       pack_weights=False)
+    engine.per_slot_attention = False
+    return engine

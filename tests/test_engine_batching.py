@@ -5,10 +5,9 @@ import pytest
 import torch
 
 from dia_engine import DiaEngine, GenerationRequest, SamplingParams, VoicePrompt
-from dia_engine.checkpoint import load_model
 
 from conftest import TINY_MODEL
-from engine_cases import CASES, case_requests
+from engine_cases import CASES, case_requests, gpu_math_engine
 
 SAMPLED = SamplingParams(temperature=1.2, max_tokens=60)
 
@@ -16,12 +15,9 @@ SAMPLED = SamplingParams(temperature=1.2, max_tokens=60)
 def _engine(mode: str, dtype: str = "float32") -> DiaEngine:
     """"cpu": what the CPU runs (oneDNN-packed weights, attention slot by slot). "gpu-math": the code path of
     CUDA run on the CPU (plain F.linear weights, one masked attention over padded keys for all rows)."""
-    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype=dtype, codec=None, batch_slots=4)
     if mode == "gpu-math":
-        engine = DiaEngine(load_model(TINY_MODEL, engine.config, torch.device("cpu"), getattr(torch, dtype)),
-                           engine.config, None, torch.device("cpu"), str(TINY_MODEL), batch_slots=4, pack_weights=False)
-        engine.per_slot_attention = False
-    return engine
+        return gpu_math_engine(getattr(torch, dtype), batch_slots=4)
+    return DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype=dtype, codec=None, batch_slots=4)
 
 
 @pytest.fixture(scope="module", params=["cpu", "gpu-math"])

@@ -13,21 +13,12 @@ from dia_engine.model import onednn_supports
 from dia_engine.text import encode_text
 
 from conftest import TINY_MODEL, TINY_MODEL_HF
-from engine_cases import CASES, case_requests
+from engine_cases import CASES, case_requests, gpu_math_engine
 
 
 @pytest.fixture(scope="module", params=[TINY_MODEL, TINY_MODEL_HF], ids=["nari", "transformers"])
 def engine(request):
     return DiaEngine.from_pretrained(str(request.param), device="cpu", dtype="float32", codec=None)
-
-
-def gpu_math_engine(folder=TINY_MODEL, dtype=torch.float32) -> DiaEngine:
-    """The engine running the code path of CUDA on the CPU: plain F.linear weights, batched masked attention."""
-    cfg = DiaConfig.from_file(folder / "config.json")
-    model = load_model(folder, cfg, torch.device("cpu"), dtype)
-    engine = DiaEngine(model, cfg, None, torch.device("cpu"), str(folder), pack_weights=False)
-    engine.per_slot_attention = False  # one masked attention over padded keys, as on CUDA
-    return engine
 
 
 def test_cpu_engine_packs_weights_for_onednn(engine):
