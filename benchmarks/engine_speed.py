@@ -26,7 +26,7 @@ from dia_engine.config import DiaConfig  # noqa: E402
 from dia_engine.decoding import decode_step, encode_text_pair, fill_cross_cache  # noqa: E402
 from dia_engine.engine import resolve_device, resolve_dtype  # noqa: E402
 from dia_engine.kv_cache import KVCache, bucket  # noqa: E402
-from dia_engine.model import DiaModel  # noqa: E402
+from dia_engine.model import DiaModel, Linear  # noqa: E402
 from dia_engine.text import encode_text  # noqa: E402
 
 OFFICIAL_CONFIG = {
@@ -54,6 +54,19 @@ def random_engine(device: str | None, dtype: str | None) -> DiaEngine:
             p.data = (torch.randn(p.shape, device=dev) * 0.02).to(dt)
     # Default slots, so the weights are packed as an app's engine packs them.
     return DiaEngine(model.eval().requires_grad_(False), cfg, None, dev, "random-1.6B")
+
+
+def decoder_weight_bytes(model: DiaModel) -> int:
+    """Bytes of decoder weights a step reads: the real matrices (packing may pad them), not the embedding
+    table, which is gathered (9 rows per token) rather than streamed."""
+    total = 0
+    for name, module in model.named_modules():
+        if name.startswith("encoder") or name.startswith("decoder.embeddings"):
+            continue
+        for p in module.parameters(recurse=False):
+            size = module.in_features * module.out_features if isinstance(module, Linear) else p.numel()
+            total += size * p.element_size()
+    return total
 
 
 def memory_bandwidth(device: torch.device) -> float:
@@ -145,9 +158,7 @@ def main() -> None:
         engine = random_engine(args.device, args.dtype)
     dev = engine._device
     model = engine.model
-    dec_bytes = sum(p.numel() * p.element_size() for n, p in model.named_parameters() if not n.startswith("encoder."))
-    # The embedding table is gathered (9 rows per token), not streamed.
-    dec_bytes -= model.decoder.embeddings.embed.weight.numel() * model.decoder.embeddings.embed.weight.element_size()
+    dec_bytes = decoder_weight_bytes(model)
     with torch.inference_mode():
         tokens = torch.from_numpy(encode_text(TEXT)).to(dev)
         encode_text_pair(model, tokens)
@@ -163,7 +174,7 @@ def main() -> None:
     batches = [int(x) for x in args.batches.split(",")]
     rounds: list[dict] = []
     print(f"{engine.model_id} on {engine.device} {engine.dtype}, {torch.get_num_threads()} threads, "
-          f"{args.rounds} rounds")
+          f"{args.rounds} rounds, linear layers on {', '.join(sorted(engine.cpu_kernels))}")
     for r in range(args.rounds):
         row = {"bandwidth": memory_bandwidth(dev)}
         for b in batches:
@@ -181,6 +192,7 @@ def main() -> None:
     bandwidth = median("bandwidth")
     floor_ms = 1000 * dec_bytes / bandwidth
     report = {"device": engine.device, "dtype": engine.dtype, "threads": torch.get_num_threads(),
+              "kernels": sorted(engine.cpu_kernels),
               "rounds": args.rounds, "decoder_weight_bytes": dec_bytes, "bandwidth_GBps": bandwidth / 1e9,
               "floor_ms_per_step": floor_ms, "encoder_ms": encoder_ms, "batches": {}}
     print(f"decoder weights {dec_bytes / 1e9:.2f} GB, bandwidth {bandwidth / 1e9:.1f} GB/s "

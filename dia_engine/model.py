@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import cpu_kernels
 from .config import DecoderConfig, DiaConfig, EncoderConfig
 
 
@@ -57,12 +58,14 @@ class RotaryEmbedding(nn.Module):
 
 
 class Linear(nn.Linear):
-    """A bias-free linear layer whose weight can be repacked for oneDNN on the CPU.
+    """A bias-free linear layer whose weight can be repacked for a faster CPU kernel.
 
     A decode step multiplies a handful of rows by every weight, so it is bound by how fast the weights
-    stream from memory. MKL's `x @ W^T` streams them at 8-15 GB/s here for 2-16 rows; oneDNN with the
-    weight reordered into its blocked layout reaches 15-29 GB/s (measured on a 2-core AVX-512 CPU).
-    A packed weight is an opaque oneDNN tensor: `to_dense()` gives the original back.
+    stream from memory. MKL's `x @ W^T` streams them at 8-15 GB/s here for 2-16 rows. Two packed forms do
+    better (measured on a 2-core AVX-512 CPU whose plain sum reads 30-32 GB/s):
+    - "native": our kernel (`cpu_kernels`), panels of 32 outputs read front to back: 28-31 GB/s;
+    - "onednn": oneDNN's blocked layout, an opaque tensor (`to_dense()` gives the weight back): 20-28 GB/s.
+    Both give every row the same bits whatever the row count (see `DiaModel.decode_rows_independent_of_batch`).
     """
 
     # oneDNN's bf16/fp16 kernel for 2 rows streams the weight 10-30% slower than its kernel for 4 (measured on
@@ -71,18 +74,33 @@ class Linear(nn.Linear):
 
     def __init__(self, in_features: int, out_features: int):
         super().__init__(in_features, out_features, bias=False)
-        self.packed = False
+        self.kernel: str | None = None  # None: plain F.linear
         self.min_rows = 1
 
-    def pack_for_onednn(self, rows_hint: int) -> None:
+    @property
+    def packed(self) -> bool:
+        return self.kernel is not None
+
+    def pack_for_cpu(self, rows_hint: int, allow_native: bool = True) -> None:
+        """Repack the weight for our kernel where it runs this dtype, else for oneDNN where that does, else
+        leave it. Irreversible."""
         dense = self.weight.detach()
+        native = cpu_kernels.load() if allow_native else None
+        if native is not None and native.supports(dense.dtype) and cpu_kernels.packable(dense):
+            self.weight = nn.Parameter(cpu_kernels.pack(dense), requires_grad=False)
+            self.kernel = "native"
+            return
+        if not onednn_supports(dense.dtype):
+            return  # stays dense
         self.weight = nn.Parameter(torch.ops.mkldnn._reorder_linear_weight(dense, rows_hint), requires_grad=False)
-        self.packed = True
+        self.kernel = "onednn"
         self.min_rows = 1 if dense.dtype == torch.float32 else self.MIN_HALF_PRECISION_ROWS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.packed:
+        if self.kernel is None:
             return F.linear(x, self.weight)
+        if self.kernel == "native":
+            return cpu_kernels.load().linear(x, self.weight, self.out_features)
         rows = x.shape[:-1].numel()
         if rows >= self.min_rows:
             return torch.ops.mkldnn._linear_pointwise(x, self.weight, None, "none", [], "")
@@ -149,10 +167,14 @@ class Attention(nn.Module):
 
         q: [2S, H, 1, D]; slot_kv[s]: k, v [2, Hkv, n_s, D], or None for an empty slot (its output is zeros).
         """
-        out = torch.zeros_like(q)
-        for s, kv in enumerate(slot_kv):
-            if kv is not None:
-                out[2 * s:2 * s + 2] = single_query_attention(q[2 * s:2 * s + 2], *kv)
+        native = cpu_kernels.load()
+        if native is not None and all(kv is None or native.attends(*kv) for kv in slot_kv):
+            out = native.attend(q, slot_kv)  # one call for all slots instead of ~4 small ops per slot
+        else:
+            out = torch.zeros_like(q)
+            for s, kv in enumerate(slot_kv):
+                if kv is not None:
+                    out[2 * s:2 * s + 2] = single_query_attention(q[2 * s:2 * s + 2], *kv)
         return self.o_proj(out.transpose(1, 2).flatten(2))
 
 
@@ -258,20 +280,25 @@ class DiaModel(nn.Module):
         self.decoder = Decoder(cfg.decoder, cfg.encoder.hidden_size)
         self.logits_dense = Linear(cfg.decoder.hidden_size, cfg.decoder.num_channels * cfg.decoder.vocab_size)
 
-    def pack_for_onednn(self, rows_hint: int) -> None:
-        """Repack every linear weight for oneDNN (CPU only; see `Linear`). Irreversible for this model."""
+    def pack_for_cpu(self, rows_hint: int, allow_native: bool = True) -> None:
+        """Repack every linear weight for a faster CPU kernel (see `Linear`). Irreversible for this model."""
         for module in self.modules():
             if isinstance(module, Linear) and not module.packed:
-                module.pack_for_onednn(rows_hint)
+                module.pack_for_cpu(rows_hint, allow_native)
+
+    def linear_kernels(self) -> set[str]:
+        """What the linear layers run on: "native", "onednn" and/or "dense" (F.linear)."""
+        return {m.kernel or "dense" for m in self.modules() if isinstance(m, Linear)}
 
     def decode_rows_independent_of_batch(self, max_rows: int) -> bool:
         """Whether every decode-step linear layer gives each row bit-identical results for any row count
         up to `max_rows` and at another place in the batch (checked on random inputs: kernels pick their
         method from shapes, not values).
 
-        oneDNN's packed kernels do on the CPU we measured (1-64 rows, every decoder shape); MKL's did not (227
-        of 528 cases differed), and cuBLAS may split the reduction differently with the row count. Only then may the number of batch slots follow the
-        number of lines without changing any line's result.
+        Our kernel does by construction, and oneDNN's packed kernels did on the CPU we measured (1-64 rows,
+        every decoder shape); MKL's did not (227 of 528 cases differed), and cuBLAS may split the reduction
+        differently with the row count. Only then may the number of batch slots follow the number of lines
+        without changing any line's result.
         """
         per_line = ("encoder.", "cross_attention.k_proj", "cross_attention.v_proj")  # run per line, not per step
         layers = {}

@@ -41,3 +41,15 @@ def gpu_math_engine(dtype: torch.dtype = torch.float32, batch_slots: int | None 
                        pack_weights=False)
     engine.per_slot_attention = False
     return engine
+
+
+def cpu_engine(kernel: str, dtype: torch.dtype = torch.float32, batch_slots: int | None = None) -> DiaEngine:
+    """The tiny engine on the CPU path with its linear layers on `kernel`: "native" (our kernel, what the
+    CPU runs where it builds) or "onednn" (the fallback)."""
+    cfg = DiaConfig.from_file(TINY_MODEL / "config.json")
+    model = load_model(TINY_MODEL, cfg, torch.device("cpu"), dtype)
+    model.pack_for_cpu(rows_hint=8, allow_native=kernel == "native")
+    engine = DiaEngine(model, cfg, None, torch.device("cpu"), str(TINY_MODEL), batch_slots=batch_slots,
+                       pack_weights=False)
+    assert engine.cpu_kernels == {kernel}, engine.cpu_kernels
+    return engine

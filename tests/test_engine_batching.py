@@ -7,20 +7,23 @@ import torch
 from dia_engine import DiaEngine, GenerationRequest, SamplingParams, VoicePrompt
 
 from conftest import TINY_MODEL
-from engine_cases import CASES, case_requests, gpu_math_engine
+from engine_cases import CASES, case_requests, cpu_engine, gpu_math_engine
 
 SAMPLED = SamplingParams(temperature=1.2, max_tokens=60)
 
 
 def _engine(mode: str, dtype: str = "float32") -> DiaEngine:
-    """"cpu": what the CPU runs (oneDNN-packed weights, attention slot by slot). "gpu-math": the code path of
-    CUDA run on the CPU (plain F.linear weights, one masked attention over padded keys for all rows)."""
+    """"cpu": what the CPU runs (packed weights on the fastest kernel, attention slot by slot). "cpu-onednn":
+    the same with oneDNN's kernel, the fallback. "gpu-math": the code path of CUDA run on the CPU (plain
+    F.linear weights, one masked attention over padded keys for all rows)."""
     if mode == "gpu-math":
         return gpu_math_engine(getattr(torch, dtype), batch_slots=4)
+    if mode == "cpu-onednn":
+        return cpu_engine("onednn", getattr(torch, dtype), batch_slots=4)
     return DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype=dtype, codec=None, batch_slots=4)
 
 
-@pytest.fixture(scope="module", params=["cpu", "gpu-math"])
+@pytest.fixture(scope="module", params=["cpu", "cpu-onednn", "gpu-math"])
 def engine(request):
     return _engine(request.param)
 
@@ -184,7 +187,7 @@ def test_out_of_memory_at_one_slot_fails_clearly(monkeypatch):
         engine.generate([GenerationRequest("[S1] hi", seed=1, sampling=SAMPLED)])
 
 
-@pytest.mark.parametrize("mode", ["cpu", "gpu-math"])
+@pytest.mark.parametrize("mode", ["cpu", "cpu-onednn", "gpu-math"])
 def test_bfloat16_lines_are_batch_independent_too(mode):
     # bf16 takes other kernels (and, batched on the CPU, its own attention); the guarantee must hold there too.
     engine = _engine(mode, "bfloat16")
@@ -194,15 +197,16 @@ def test_bfloat16_lines_are_batch_independent_too(mode):
         assert np.array_equal(res.codes, engine.generate([req])[0].codes)
 
 
+@pytest.mark.parametrize("mode", ["cpu", "cpu-onednn"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_a_slots_logits_are_bit_identical_for_any_slot_count_on_the_cpu_path(dtype):
+def test_a_slots_logits_are_bit_identical_for_any_slot_count_on_the_cpu_path(dtype, mode):
     # The CPU path lets the slot count follow the number of lines; that is only sound if a slot's
     # logits do not depend on how many slots the step has or where the slot sits.
     from dia_engine.decoding import decode_step, encode_text_pair, fill_cross_cache
     from dia_engine.kv_cache import KVCache
     from dia_engine.text import encode_text
 
-    engine = DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype=str(dtype).split(".")[1], codec=None)
+    engine = _engine(mode, str(dtype).split(".")[1])
     model, cfg = engine.model, engine.config
     texts = ["[S1] Hello there.", "[S2] A much longer line of text to encode.", "[S1] Hm.", "[S2] Yes! (laughs)"]
     gen = torch.Generator().manual_seed(5)

@@ -9,11 +9,11 @@ from dia_engine.checkpoint import load_model
 from dia_engine.config import DiaConfig
 from dia_engine.decoding import decode_step, encode_text_pair, fill_cross_cache
 from dia_engine.kv_cache import KVCache
-from dia_engine.model import onednn_supports
+from dia_engine import cpu_kernels
 from dia_engine.text import encode_text
 
 from conftest import TINY_MODEL, TINY_MODEL_HF
-from engine_cases import CASES, case_requests, gpu_math_engine
+from engine_cases import CASES, case_requests, cpu_engine, gpu_math_engine
 
 
 @pytest.fixture(scope="module", params=[TINY_MODEL, TINY_MODEL_HF], ids=["nari", "transformers"])
@@ -21,9 +21,20 @@ def engine(request):
     return DiaEngine.from_pretrained(str(request.param), device="cpu", dtype="float32", codec=None)
 
 
-def test_cpu_engine_packs_weights_for_onednn(engine):
-    assert onednn_supports(torch.float32)
+def test_cpu_engine_packs_its_weights_for_the_fastest_kernel(engine):
+    # Our kernel where it builds (a C compiler and AVX-512), oneDNN otherwise.
+    assert engine.cpu_kernels == ({"native"} if cpu_kernels.load() else {"onednn"})
     assert engine.model.logits_dense.packed and engine.model.decoder.layers[0].mlp.down_proj.packed
+
+
+@pytest.mark.parametrize("kernel", ["native", "onednn"])
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_greedy_codes_match_reference_exactly_with_either_cpu_kernel(kernel, case):
+    if kernel == "native" and cpu_kernels.load() is None:
+        pytest.skip("the native kernel does not build on this machine")
+    results = cpu_engine(kernel).generate(case_requests(case))
+    for result, expected in zip(results, case["expected_codes"]):
+        assert np.array_equal(result.codes, np.array(expected))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

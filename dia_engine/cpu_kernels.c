@@ -1,0 +1,238 @@
+/* Linear layers for the CPU decode step: y[M, N] = x[M, K] @ W^T, W packed in panels of 32 output columns.
+ *
+ * A decode step multiplies a few rows by every weight, so it is bound by how fast the weights stream from
+ * memory. This kernel reads each panel once, front to back, for up to 8 rows at a time; measured on a 2-core
+ * AVX-512 CPU it streams at the speed of a plain sum, where oneDNN's few-row kernels reach 70-80% of it.
+ *
+ * Panel layouts (see cpu_kernels.py, which packs them):
+ *   float32: panel[k][32]        (the 32 weights of k for the panel's 32 outputs)
+ *   bfloat16: panel[k/2][32][2]  (pairs of k side by side: the operand layout of vdpbf16ps)
+ *
+ * Every output (m, n) is one fp32 lane accumulated over k in order, whatever M is and wherever the row sits,
+ * so a row's bits never depend on its company (the engine checks this before letting slot counts vary).
+ * Built by cpu_kernels.py with -march=native; without AVX-512 the kernels are left out and it falls back.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#define PANEL 32 /* output columns per panel: two 16-lane vectors */
+#define ROW_BLOCK 8 /* rows sharing one pass over a panel: 16 accumulators in registers */
+#define ROW_CHUNK 128 /* rows per parallel sweep over the panels, so a long prompt's rows stay in cache */
+
+#if defined(__AVX512F__)
+#define HAVE_F32 1
+#endif
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define HAVE_BF16 1
+#endif
+
+int dia_kernels_abi(void) { return 2; }
+
+int dia_kernels_features(void) {
+    int f = 0;
+#ifdef HAVE_F32
+    f |= 1;
+#endif
+#ifdef HAVE_BF16
+    f |= 2;
+#endif
+    return f;
+}
+
+#if defined(HAVE_F32) || defined(HAVE_BF16)
+#include <immintrin.h>
+
+/* Lanes of the panel's two vectors that hold real outputs (the last panel may be padded). */
+static inline void panel_masks(int64_t n0, int64_t n, __mmask16* lo, __mmask16* hi) {
+    int64_t left = n - n0;
+    *lo = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+    left -= 16;
+    *hi = left >= 16 ? 0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+}
+#endif
+
+/* Each kernel below runs a block of `rb` rows through one panel; it is always inlined with a constant `rb`
+ * (see DISPATCH_ROWS), so the compiler keeps the 2 * rb accumulators in registers. */
+#define DISPATCH_ROWS(block, ...)                                                                            \
+    switch (rb) {                                                                                            \
+        case 1: block(__VA_ARGS__, 1); break;                                                                \
+        case 2: block(__VA_ARGS__, 2); break;                                                                \
+        case 3: block(__VA_ARGS__, 3); break;                                                                \
+        case 4: block(__VA_ARGS__, 4); break;                                                                \
+        case 5: block(__VA_ARGS__, 5); break;                                                                \
+        case 6: block(__VA_ARGS__, 6); break;                                                                \
+        case 7: block(__VA_ARGS__, 7); break;                                                                \
+        default: block(__VA_ARGS__, 8); break;                                                               \
+    }
+
+#ifdef HAVE_F32
+static inline __attribute__((always_inline)) void block_f32(const float* w, const float* xr, float* yr, int64_t n,
+                                                            int64_t k, __mmask16 lo, __mmask16 hi, const int rb) {
+    __m512 acc[ROW_BLOCK][2];
+    for (int j = 0; j < rb; j++) acc[j][0] = acc[j][1] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < k; i++, w += PANEL) {
+        __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+        for (int j = 0; j < rb; j++) {
+            __m512 a = _mm512_set1_ps(xr[j * k + i]);
+            acc[j][0] = _mm512_fmadd_ps(w0, a, acc[j][0]);
+            acc[j][1] = _mm512_fmadd_ps(w1, a, acc[j][1]);
+        }
+    }
+    for (int j = 0; j < rb; j++) {
+        _mm512_mask_storeu_ps(yr + j * n, lo, acc[j][0]);
+        _mm512_mask_storeu_ps(yr + j * n + 16, hi, acc[j][1]);
+    }
+}
+
+static void panel_f32(const float* w, const float* x, float* y, int64_t rows, int64_t n, int64_t k, int64_t n0) {
+    __mmask16 lo, hi;
+    panel_masks(n0, n, &lo, &hi);
+    for (int64_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+        int64_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
+        DISPATCH_ROWS(block_f32, w, x + r0 * k, y + r0 * n + n0, n, k, lo, hi)
+    }
+}
+
+void dia_linear_f32(const float* w, const float* x, float* y, int64_t m, int64_t n, int64_t k, int threads) {
+    int64_t panels = (n + PANEL - 1) / PANEL;
+    for (int64_t r0 = 0; r0 < m; r0 += ROW_CHUNK) {
+        int64_t rows = m - r0 < ROW_CHUNK ? m - r0 : ROW_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int64_t p = 0; p < panels; p++)
+            panel_f32(w + p * PANEL * k, x + r0 * k, y + r0 * n, rows, n, k, p * PANEL);
+    }
+}
+#endif
+
+#ifdef HAVE_BF16
+static inline __attribute__((always_inline)) void block_bf16(const uint16_t* w, const uint16_t* xr, uint16_t* yr,
+                                                             int64_t n, int64_t k, __mmask16 lo, __mmask16 hi,
+                                                             const int rb) {
+    __m512 acc[ROW_BLOCK][2];
+    for (int j = 0; j < rb; j++) acc[j][0] = acc[j][1] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < k; i += 2, w += 2 * PANEL) {
+        __m512bh w0 = (__m512bh)_mm512_loadu_si512(w), w1 = (__m512bh)_mm512_loadu_si512(w + PANEL);
+        for (int j = 0; j < rb; j++) {
+            __m512bh a = (__m512bh)_mm512_set1_epi32(*(const int32_t*)(xr + j * k + i));
+            acc[j][0] = _mm512_dpbf16_ps(acc[j][0], w0, a);
+            acc[j][1] = _mm512_dpbf16_ps(acc[j][1], w1, a);
+        }
+    }
+    for (int j = 0; j < rb; j++) { /* round to nearest even, as every bf16 matmul does */
+        _mm256_mask_storeu_epi16(yr + j * n, lo, (__m256i)_mm512_cvtneps_pbh(acc[j][0]));
+        _mm256_mask_storeu_epi16(yr + j * n + 16, hi, (__m256i)_mm512_cvtneps_pbh(acc[j][1]));
+    }
+}
+
+static void panel_bf16(const uint16_t* w, const uint16_t* x, uint16_t* y, int64_t rows, int64_t n, int64_t k,
+                       int64_t n0) {
+    __mmask16 lo, hi;
+    panel_masks(n0, n, &lo, &hi);
+    for (int64_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+        int64_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
+        DISPATCH_ROWS(block_bf16, w, x + r0 * k, y + r0 * n + n0, n, k, lo, hi)
+    }
+}
+
+void dia_linear_bf16(const uint16_t* w, const uint16_t* x, uint16_t* y, int64_t m, int64_t n, int64_t k,
+                     int threads) {
+    int64_t panels = (n + PANEL - 1) / PANEL;
+    for (int64_t r0 = 0; r0 < m; r0 += ROW_CHUNK) {
+        int64_t rows = m - r0 < ROW_CHUNK ? m - r0 : ROW_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int64_t p = 0; p < panels; p++)
+            panel_bf16(w + p * PANEL * k, x + r0 * k, y + r0 * n, rows, n, k, p * PANEL);
+    }
+}
+#endif
+
+#ifdef HAVE_F32
+/* e^x for x <= 0 (softmax after subtracting the max), within about 1 ulp like torch.exp: e^x = 2^n e^r with
+ * n = round(x / ln 2) and r = x - n ln 2 (ln 2 in two parts, so r is exact enough), e^r from its Taylor series
+ * to r^7 (|r| <= 0.35).
+ * Exactly 0 below -87, where e^x underflows (and for the -inf of padding lanes). */
+static inline __m512 exp_nonpositive(__m512 x) {
+    __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_maskz_mov_ps(live, _mm512_scalef_ps(p, n));
+}
+
+/* One decode step's attention for every slot at once: one query per row over that slot's own keys.
+ *
+ * q, out: [2 * slots, heads, dim] float32. slot s owns rows 2s and 2s+1 and is described by 5 int64s in
+ * `slot_desc`: keys pointer, values pointer, key count n (0: the slot is empty and its output is zero), the
+ * stride between its two rows and between kv heads (in floats; keys are `dim` floats apart). Query head h
+ * reads kv head h / (heads / kv_heads). Scale 1.0, as Dia's attention. Scores, softmax and the weighted sum
+ * are all float32, and each (row, head) depends on nothing but its own slot.
+ */
+void dia_attend_f32(int64_t slots, const float* q, float* out, int64_t heads, int64_t kv_heads, int64_t dim,
+                    const int64_t* slot_desc, int threads) {
+    int64_t group = heads / kv_heads, chunks = (dim + 15) / 16, items = 2 * slots * kv_heads;
+    __mmask16 tail = dim % 16 ? (__mmask16)((1u << (dim % 16)) - 1) : 0xFFFF; /* lanes of the last chunk */
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+    for (int64_t item = 0; item < items; item++) {
+        int64_t s = item / (2 * kv_heads), r = (item / kv_heads) % 2, g = item % kv_heads;
+        const int64_t* d = slot_desc + 5 * s;
+        const float* k = (const float*)d[0] + r * d[3] + g * d[4];
+        const float* v = (const float*)d[1] + r * d[3] + g * d[4];
+        int64_t n = d[2];
+        const float* qg = q + ((2 * s + r) * heads + g * group) * dim;
+        float* og = out + ((2 * s + r) * heads + g * group) * dim;
+        if (n == 0) {
+            for (int64_t i = 0; i < group * dim; i++) og[i] = 0.0f;
+            continue;
+        }
+        int64_t padded = (n + 15) & ~(int64_t)15;
+        float scores[group][padded];
+        for (int64_t j = 0; j < n; j++) {
+            const float* kj = k + j * dim;
+            for (int64_t h = 0; h < group; h++) {
+                __m512 acc = _mm512_setzero_ps();
+                for (int64_t c = 0; c < chunks; c++) {
+                    __mmask16 m = c == chunks - 1 ? tail : 0xFFFF;
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, qg + h * dim + 16 * c),
+                                          _mm512_maskz_loadu_ps(m, kj + 16 * c), acc);
+                }
+                scores[h][j] = _mm512_reduce_add_ps(acc);
+            }
+        }
+        for (int64_t h = 0; h < group; h++) {
+            float* sc = scores[h];
+            for (int64_t j = n; j < padded; j++) sc[j] = -INFINITY;
+            __m512 mx = _mm512_set1_ps(-INFINITY);
+            for (int64_t j = 0; j < padded; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(sc + j));
+            __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
+            for (int64_t j = 0; j < padded; j += 16) {
+                __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(sc + j), top));
+                _mm512_storeu_ps(sc + j, e);
+                sum = _mm512_add_ps(sum, e);
+            }
+            float inv = 1.0f / _mm512_reduce_add_ps(sum);
+            __m512 acc[8]; /* dim <= 128, checked by the caller */
+            for (int64_t c = 0; c < chunks; c++) acc[c] = _mm512_setzero_ps();
+            for (int64_t j = 0; j < n; j++) {
+                __m512 p = _mm512_set1_ps(sc[j] * inv);
+                const float* vj = v + j * dim;
+                for (int64_t c = 0; c < chunks; c++) {
+                    __m512 vc = _mm512_maskz_loadu_ps(c == chunks - 1 ? tail : 0xFFFF, vj + 16 * c);
+                    acc[c] = _mm512_fmadd_ps(p, vc, acc[c]);
+                }
+            }
+            for (int64_t c = 0; c < chunks; c++)
+                _mm512_mask_storeu_ps(og + h * dim + 16 * c, c == chunks - 1 ? tail : 0xFFFF, acc[c]);
+        }
+    }
+}
+#endif

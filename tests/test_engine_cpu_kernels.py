@@ -1,0 +1,164 @@
+"""Our CPU linear kernel: numbers, row independence, packing, building and falling back."""
+
+import os
+import shutil
+
+import pytest
+import torch
+
+from dia_engine import cpu_kernels
+from dia_engine.model import Linear
+
+NATIVE = cpu_kernels.load()
+needs_native = pytest.mark.skipif(NATIVE is None, reason="the native kernel does not build on this machine")
+DTYPES = [torch.float32, torch.bfloat16]
+# Row counts: 1 (padded nothing), 2 (one guided line, its own code path), 3 and 9 (partial row blocks),
+# 16 (8 lines), 130 (past one 128-row chunk, as a prompt prefill is).
+ROWS = [1, 2, 3, 9, 16, 130]
+# Shapes: the tiny model's, a ragged last panel (N not a multiple of 32), the logits head's 9 x 1028.
+SHAPES = [(64, 32), (100, 34), (9252, 64), (512, 256)]
+
+
+def _weight(n: int, k: int, dtype: torch.dtype, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, k, generator=torch.Generator().manual_seed(seed)).to(dtype)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,k", SHAPES)
+def test_kernel_matches_a_float64_product(dtype, n, k):
+    w = _weight(n, k, dtype)
+    packed = cpu_kernels.pack(w)
+    for rows in ROWS:
+        x = torch.randn(rows, k, generator=torch.Generator().manual_seed(rows)).to(dtype)
+        got = NATIVE.linear(x, packed, n)
+        exact = x.double() @ w.double().T
+        assert got.shape == (rows, n) and got.dtype == dtype
+        if dtype == torch.float32:
+            torch.testing.assert_close(got.double(), exact, rtol=0, atol=1e-5 * exact.abs().max().item())
+        else:  # bf16 output: within one rounding of the exact value (plus fp32 accumulation noise)
+            assert ((got.double() - exact).abs() <= exact.abs() * 2**-8 + 1e-3 * exact.abs().max()).all()
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_rows_bits_never_depend_on_the_other_rows(dtype):
+    n, k = 300, 96
+    packed = cpu_kernels.pack(_weight(n, k, dtype))
+    x = torch.randn(140, k, generator=torch.Generator().manual_seed(1)).to(dtype)
+    full = NATIVE.linear(x, packed, n)
+    for rows in (1, 2, 3, 8, 9, 17, 129):
+        assert torch.equal(NATIVE.linear(x[:rows], packed, n), full[:rows])
+    assert torch.equal(NATIVE.linear(x.roll(5, 0), packed, n), full.roll(5, 0))
+    assert torch.equal(NATIVE.linear(x[70:73], packed, n), full[70:73])
+
+
+def test_packing_lays_out_panels_of_32_outputs_with_zero_padding():
+    w = torch.arange(40 * 6, dtype=torch.float32).reshape(40, 6)
+    p = cpu_kernels.pack(w)
+    assert p.shape == (2, 6, 32)  # 40 outputs -> 2 panels, the second padded with 24 zero columns
+    assert torch.equal(p[0], w[:32].T) and torch.equal(p[1, :, :8], w[32:].T) and not p[1, :, 8:].any()
+    b = cpu_kernels.pack(w.to(torch.bfloat16))
+    assert b.shape == (2, 3, 32, 2)  # k in pairs: panel[k/2][n][2]
+    assert torch.equal(b[0, 1, 5], w[5, 2:4].to(torch.bfloat16))
+    assert cpu_kernels.packable(w) and not cpu_kernels.packable(torch.zeros(4, 5, dtype=torch.bfloat16))
+
+
+@needs_native
+def test_linear_layers_use_the_kernel_and_keep_their_results():
+    layer = Linear(64, 100)
+    torch.nn.init.normal_(layer.weight)
+    x = torch.randn(2, 1, 64)
+    dense = layer(x)
+    layer.pack_for_cpu(rows_hint=4)
+    assert layer.kernel == "native" and layer.weight.shape == (4, 64, 32)
+    torch.testing.assert_close(layer(x), dense, rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match="bfloat16"):
+        layer(x.to(torch.bfloat16))
+
+
+def test_layers_fall_back_to_onednn_without_the_native_kernel():
+    layer = Linear(64, 100)
+    torch.nn.init.normal_(layer.weight)
+    x = torch.randn(3, 64)
+    dense = layer(x)
+    layer.pack_for_cpu(rows_hint=4, allow_native=False)
+    assert layer.kernel == "onednn"
+    torch.testing.assert_close(layer(x), dense, rtol=1e-5, atol=1e-5)
+
+
+def test_the_library_is_built_once_and_reused(tmp_path):
+    if not (os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("no C compiler on this machine")
+    first = cpu_kernels.build(tmp_path)
+    stamp = first.stat().st_mtime_ns
+    assert cpu_kernels.build(tmp_path) == first and first.stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary files left behind
+
+
+def test_a_missing_or_failing_compiler_is_a_clear_error(tmp_path):
+    with pytest.raises(RuntimeError, match="cannot run the C compiler"):
+        cpu_kernels.build(tmp_path, compiler=str(tmp_path / "no-such-cc"))
+    failing = tmp_path / "cc"
+    failing.write_text("#!/bin/sh\necho 'cc: fatal error: out of cheese' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    with pytest.raises(RuntimeError, match="compiling cpu_kernels.c failed: cc: fatal error: out of cheese"):
+        cpu_kernels.build(tmp_path / "cache", compiler=str(failing))
+    assert not any((tmp_path / "cache").iterdir())
+
+
+def test_load_falls_back_to_none_when_disabled_or_unbuildable(monkeypatch, tmp_path):
+    cpu_kernels.load.cache_clear()
+    try:
+        monkeypatch.setenv("DIA_NATIVE_KERNELS", "0")
+        assert cpu_kernels.load() is None
+        cpu_kernels.load.cache_clear()
+        monkeypatch.delenv("DIA_NATIVE_KERNELS")
+        monkeypatch.setenv("DIA_STUDIO_CACHE", str(tmp_path))
+        monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+        assert cpu_kernels.load() is None
+    finally:
+        cpu_kernels.load.cache_clear()
+    monkeypatch.undo()
+    assert (cpu_kernels.load() is None) == (NATIVE is None)
+
+
+@needs_native
+@pytest.mark.parametrize("heads,kv_heads,dim", [(16, 4, 128), (16, 16, 128), (4, 2, 16), (4, 4, 8)])
+def test_attention_matches_a_float64_softmax_slot_by_slot(heads, kv_heads, dim):
+    from dia_engine.model import single_query_attention
+
+    gen = torch.Generator().manual_seed(heads + dim)
+    # Slots in one shared cache (self-attention) read a prefix of their rows; one has no keys yet.
+    cache_k = torch.randn(8, kv_heads, 300, dim, generator=gen) * 2
+    cache_v = torch.randn(8, kv_heads, 300, dim, generator=gen)
+    q = torch.randn(8, heads, 1, dim, generator=gen)
+    lengths = [5, 0, 300, 17]
+    slot_kv = [(cache_k[2 * s:2 * s + 2, :, :n], cache_v[2 * s:2 * s + 2, :, :n]) if n else None
+               for s, n in enumerate(lengths)]
+    assert all(kv is None or NATIVE.attends(*kv) for kv in slot_kv)
+    out = NATIVE.attend(q, slot_kv)
+    assert out.shape == q.shape
+    for s, kv in enumerate(slot_kv):
+        rows = slice(2 * s, 2 * s + 2)
+        if kv is None:
+            assert not out[rows].any()
+            continue
+        exact = single_query_attention(q[rows].double(), kv[0].double(), kv[1].double())
+        torch.testing.assert_close(out[rows].double(), exact, rtol=0, atol=2e-5)
+        assert torch.equal(NATIVE.attend(q[rows], [kv]), out[rows])  # alone: the same bits
+    # The softmax holds up where scores are far apart (one key takes all the weight, the rest underflow).
+    k = torch.zeros(2, kv_heads, 3, dim)
+    k[:, :, 1] = 1.0
+    v = torch.arange(3.0).view(1, 1, 3, 1).expand(2, kv_heads, 3, dim).contiguous()
+    peaked = NATIVE.attend(torch.full((2, heads, 1, dim), 100.0), [(k, v)])
+    assert torch.equal(peaked, torch.ones_like(peaked))
+
+
+@needs_native
+def test_attention_takes_only_float32_keys_laid_out_key_by_key():
+    k = torch.zeros(2, 4, 10, 16)
+    assert NATIVE.attends(k, torch.zeros_like(k))
+    assert not NATIVE.attends(k.to(torch.bfloat16), torch.zeros_like(k).to(torch.bfloat16))
+    assert not NATIVE.attends(k.transpose(2, 3), k.transpose(2, 3))  # keys not contiguous
+    assert not NATIVE.attends(torch.zeros(2, 4, 10, 256), torch.zeros(2, 4, 10, 256))  # head too wide
