@@ -70,17 +70,18 @@ def decoder_weight_bytes(model: DiaModel) -> int:
 
 
 def memory_bandwidth(device: torch.device) -> float:
-    """Bytes/s of a large streaming read (a sum over 1 GiB), the median of 7 runs (shared VMs vary a lot)."""
+    """Bytes/s of a large streaming read (a sum over 1 GiB), the median of 5 runs. The buffer is made anew each
+    time, so that it does not sit in the peak-memory figure beside the caches."""
     x = torch.ones(256 * 1024 * 1024, dtype=torch.float32, device=device)
     x.sum()
     times = []
-    for _ in range(7):
-        sync(device)
+    for _ in range(5):
+        sync(x.device)
         t = time.perf_counter()
         x.sum()
-        sync(device)
+        sync(x.device)
         times.append(time.perf_counter() - t)
-    return x.numel() * 4 / sorted(times)[3]
+    return x.numel() * x.element_size() / sorted(times)[2]
 
 
 def sync(device: torch.device) -> None:
@@ -170,26 +171,36 @@ def main() -> None:
         encoder_ms = 1000 * (time.perf_counter() - t) / 3
 
     # Shared machines drift by tens of percent within minutes, so every figure is the median of several
-    # rounds, and each round measures the bandwidth next to the steps it is compared with.
+    # rounds, and each timing is compared with the bandwidth measured just before and after it.
     batches = [int(x) for x in args.batches.split(",")]
     rounds: list[dict] = []
     print(f"{engine.model_id} on {engine.device} {engine.dtype}, {torch.get_num_threads()} threads, "
           f"{args.rounds} rounds, linear layers on {', '.join(sorted(engine.cpu_kernels))}")
+
+    def timed(key, measure, row):
+        before = memory_bandwidth(dev)
+        row[key] = measure()
+        row[("bandwidth", key)] = (before + memory_bandwidth(dev)) / 2
+        row[("floor", key)] = row[key] / (1000 * dec_bytes / row[("bandwidth", key)])
+
     for r in range(args.rounds):
-        row = {"bandwidth": memory_bandwidth(dev)}
+        row: dict = {}
         for b in batches:
-            row[b] = decode_step_ms(engine, b, args.steps)
+            timed(b, lambda: decode_step_ms(engine, b, args.steps), row)
             if args.late_position:
-                row[("late", b)] = late_step_ms(engine, b, args.late_position, args.steps)
+                timed(("late", b), lambda: late_step_ms(engine, b, args.late_position, args.steps), row)
+        for b in batches:  # lines/s against batch 1 of the same round
+            row[("speedup", b)] = b * row[batches[0]] / (batches[0] * row[b])
         rounds.append(row)
-        print(f"  round {r + 1}: {row['bandwidth'] / 1e9:.1f} GB/s; "
-              + ", ".join(f"batch {b} {row[b]:.0f} ms" for b in batches))
+        print(f"  round {r + 1}: " + ", ".join(
+            f"batch {b} {row[b]:.0f} ms at {row[('bandwidth', b)] / 1e9:.0f} GB/s ({row[('floor', b)]:.2f}x floor)"
+            for b in batches))
 
     def median(key):
         values = sorted(row[key] for row in rounds)
         return values[len(values) // 2]
 
-    bandwidth = median("bandwidth")
+    bandwidth = median(("bandwidth", batches[0]))
     floor_ms = 1000 * dec_bytes / bandwidth
     report = {"device": engine.device, "dtype": engine.dtype, "threads": torch.get_num_threads(),
               "kernels": sorted(engine.cpu_kernels),
@@ -197,22 +208,21 @@ def main() -> None:
               "floor_ms_per_step": floor_ms, "encoder_ms": encoder_ms, "batches": {}}
     print(f"decoder weights {dec_bytes / 1e9:.2f} GB, bandwidth {bandwidth / 1e9:.1f} GB/s "
           f"-> floor {floor_ms:.0f} ms/step; encoder ({len(tokens)} bytes) {encoder_ms:.0f} ms")
-    base = None
+    print("medians over rounds; each 'x floor' uses the bandwidth measured around that timing:")
     for b in batches:
         ms = median(b)
-        lines_per_s = b * 1000 / ms
-        base = base or lines_per_s
-        report["batches"][b] = {"ms_per_step": ms, "steps_per_s": 1000 / ms, "step_over_floor": ms / floor_ms,
-                                "line_steps_per_s": lines_per_s, "speedup_vs_batch1": lines_per_s / base}
-        print(f"batch {b}: {ms:.0f} ms/step ({1000 / ms:.2f} steps/s, {ms / floor_ms:.2f}x floor), "
-              f"{lines_per_s:.2f} line-steps/s = {lines_per_s / base:.2f}x batch 1")
+        report["batches"][b] = {"ms_per_step": ms, "steps_per_s": 1000 / ms, "step_over_floor": median(("floor", b)),
+                                "line_steps_per_s": b * 1000 / ms, "speedup_vs_batch1": median(("speedup", b))}
+        print(f"batch {b}: {ms:.0f} ms/step ({1000 / ms:.2f} steps/s, {median(('floor', b)):.2f}x floor), "
+              f"{b * 1000 / ms:.2f} line-steps/s = {median(('speedup', b)):.2f}x batch {batches[0]}")
     if args.late_position:
         report["late_position"] = args.late_position
         for b in batches:
             ms = median(("late", b))
             report["batches"][b]["late_ms_per_step"] = ms
-            print(f"batch {b} at position {args.late_position}: {ms:.0f} ms/step ({ms / floor_ms:.2f}x floor), "
-                  f"{b * 1000 / ms:.2f} line-steps/s")
+            report["batches"][b]["late_step_over_floor"] = median(("floor", ("late", b)))
+            print(f"batch {b} at position {args.late_position}: {ms:.0f} ms/step "
+                  f"({median(('floor', ('late', b))):.2f}x floor), {b * 1000 / ms:.2f} line-steps/s")
     if dev.type == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**30
     else:

@@ -225,9 +225,9 @@ class DiaEngine:
 
         Normally not: every step computes the fixed `batch_slots`, so that no line's arithmetic depends on
         how many lines run with it. Where attention runs per slot and the linear layers are verified to give
-        every row the same bits whatever the row count (oneDNN on the CPU), it may: one line then runs at
-        the speed of batch 1 instead of paying for 8 slots, and the last lines of a batch drop the slots of
-        finished ones.
+        every row the same bits whatever the row count (ours and oneDNN's on the CPU), it may: one line then
+        runs at the speed of batch 1 instead of paying for 8 slots, and the last lines of a batch drop the
+        slots of finished ones.
         """
         if not self.per_slot_attention:
             return False
