@@ -65,6 +65,27 @@ static inline void panel_masks(int64_t n0, int64_t n, __mmask16* lo, __mmask16* 
         default: block(__VA_ARGS__, 8); break;                                                               \
     }
 
+/* For each dtype: a panel runs its rows in blocks of ROW_BLOCK; the driver takes the rows in chunks of ROW_CHUNK
+ * and splits the panels between the threads. */
+#define DEFINE_LINEAR(suffix, T)                                                                             \
+    static void panel_##suffix(const T* w, const T* x, T* y, int64_t rows, int64_t n, int64_t k, int64_t n0) {  \
+        __mmask16 lo, hi;                                                                                    \
+        panel_masks(n0, n, &lo, &hi);                                                                        \
+        for (int64_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {                                                   \
+            int64_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;                                      \
+            DISPATCH_ROWS(block_##suffix, w, x + r0 * k, y + r0 * n + n0, n, k, lo, hi)                      \
+        }                                                                                                    \
+    }                                                                                                        \
+    void dia_linear_##suffix(const T* w, const T* x, T* y, int64_t m, int64_t n, int64_t k, int threads) {   \
+        int64_t panels = (n + PANEL - 1) / PANEL;                                                            \
+        for (int64_t r0 = 0; r0 < m; r0 += ROW_CHUNK) {                                                      \
+            int64_t rows = m - r0 < ROW_CHUNK ? m - r0 : ROW_CHUNK;                                          \
+            _Pragma("omp parallel for schedule(static) num_threads(threads)")                                \
+            for (int64_t p = 0; p < panels; p++)                                                             \
+                panel_##suffix(w + p * PANEL * k, x + r0 * k, y + r0 * n, rows, n, k, p * PANEL);            \
+        }                                                                                                    \
+    }
+
 #ifdef HAVE_F32
 static inline __attribute__((always_inline)) void block_f32(const float* w, const float* xr, float* yr, int64_t n,
                                                             int64_t k, __mmask16 lo, __mmask16 hi, const int rb) {
@@ -84,24 +105,7 @@ static inline __attribute__((always_inline)) void block_f32(const float* w, cons
     }
 }
 
-static void panel_f32(const float* w, const float* x, float* y, int64_t rows, int64_t n, int64_t k, int64_t n0) {
-    __mmask16 lo, hi;
-    panel_masks(n0, n, &lo, &hi);
-    for (int64_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
-        int64_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
-        DISPATCH_ROWS(block_f32, w, x + r0 * k, y + r0 * n + n0, n, k, lo, hi)
-    }
-}
-
-void dia_linear_f32(const float* w, const float* x, float* y, int64_t m, int64_t n, int64_t k, int threads) {
-    int64_t panels = (n + PANEL - 1) / PANEL;
-    for (int64_t r0 = 0; r0 < m; r0 += ROW_CHUNK) {
-        int64_t rows = m - r0 < ROW_CHUNK ? m - r0 : ROW_CHUNK;
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int64_t p = 0; p < panels; p++)
-            panel_f32(w + p * PANEL * k, x + r0 * k, y + r0 * n, rows, n, k, p * PANEL);
-    }
-}
+DEFINE_LINEAR(f32, float)
 #endif
 
 #ifdef HAVE_BF16
@@ -124,26 +128,7 @@ static inline __attribute__((always_inline)) void block_bf16(const uint16_t* w, 
     }
 }
 
-static void panel_bf16(const uint16_t* w, const uint16_t* x, uint16_t* y, int64_t rows, int64_t n, int64_t k,
-                       int64_t n0) {
-    __mmask16 lo, hi;
-    panel_masks(n0, n, &lo, &hi);
-    for (int64_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
-        int64_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
-        DISPATCH_ROWS(block_bf16, w, x + r0 * k, y + r0 * n + n0, n, k, lo, hi)
-    }
-}
-
-void dia_linear_bf16(const uint16_t* w, const uint16_t* x, uint16_t* y, int64_t m, int64_t n, int64_t k,
-                     int threads) {
-    int64_t panels = (n + PANEL - 1) / PANEL;
-    for (int64_t r0 = 0; r0 < m; r0 += ROW_CHUNK) {
-        int64_t rows = m - r0 < ROW_CHUNK ? m - r0 : ROW_CHUNK;
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int64_t p = 0; p < panels; p++)
-            panel_bf16(w + p * PANEL * k, x + r0 * k, y + r0 * n, rows, n, k, p * PANEL);
-    }
-}
+DEFINE_LINEAR(bf16, uint16_t)
 #endif
 
 #ifdef HAVE_F32
