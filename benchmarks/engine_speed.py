@@ -114,7 +114,8 @@ def late_step_ms(engine: DiaEngine, batch: int, position: int, steps: int) -> fl
     slots = engine.batch_slots = batch
     per_slot = engine.per_slot_attention
     cache = KVCache(cfg, 2 * slots, bucket(position + steps + 2, cfg.decoder.audio_length),
-                    bucket(len(TEXT), cfg.encoder.text_length), dev, model.compute_dtype, per_slot=per_slot)
+                    bucket(len(TEXT), cfg.encoder.text_length), dev,
+                    model.per_slot_cache_dtype if per_slot else model.compute_dtype, per_slot=per_slot)
     for k, v in zip(cache.self_k, cache.self_v):
         k.normal_()
         v.normal_()

@@ -26,7 +26,7 @@
 #define HAVE_BF16 1
 #endif
 
-int dia_kernels_abi(void) { return 2; }
+int dia_kernels_abi(void) { return 4; }
 
 int dia_kernels_features(void) {
     int f = 0;
@@ -158,20 +158,34 @@ static inline __m512 exp_nonpositive(__m512 x) {
  *
  * q, out: [2 * slots, heads, dim] float32. slot s owns rows 2s and 2s+1 and is described by 5 int64s in
  * `slot_desc`: keys pointer, values pointer, key count n (0: the slot is empty and its output is zero), the
- * stride between its two rows and between kv heads (in floats; keys are `dim` floats apart). Query head h
+ * stride between its two rows and between kv heads (in elements; keys are `dim` elements apart). Keys and
+ * values are float32, or bfloat16 with kv_bf16 (a bf16 model's cache: half the bytes to read). Query head h
  * reads kv head h / (heads / kv_heads). Scale 1.0, as Dia's attention. Scores, softmax and the weighted sum
  * are all float32, and each (row, head) depends on nothing but its own slot.
  */
-void dia_attend_f32(int64_t slots, const float* q, float* out, int64_t heads, int64_t kv_heads, int64_t dim,
-                    const int64_t* slot_desc, int threads) {
+/* Lanes of a key or value row from the cache, as float32 (bf16 widens exactly by a shift). */
+static inline __m512 load_kv(const void* base, int64_t offset, __mmask16 m, int kv_bf16) {
+#ifdef HAVE_BF16
+    if (kv_bf16) {
+        __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t*)base + offset);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+#endif
+    (void)kv_bf16;
+    return _mm512_maskz_loadu_ps(m, (const float*)base + offset);
+}
+
+void dia_attend(int64_t slots, const float* q, float* out, int64_t heads, int64_t kv_heads, int64_t dim,
+                const int64_t* slot_desc, int kv_bf16, int threads) {
     int64_t group = heads / kv_heads, chunks = (dim + 15) / 16, items = 2 * slots * kv_heads;
     __mmask16 tail = dim % 16 ? (__mmask16)((1u << (dim % 16)) - 1) : 0xFFFF; /* lanes of the last chunk */
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
     for (int64_t item = 0; item < items; item++) {
         int64_t s = item / (2 * kv_heads), r = (item / kv_heads) % 2, g = item % kv_heads;
         const int64_t* d = slot_desc + 5 * s;
-        const float* k = (const float*)d[0] + r * d[3] + g * d[4];
-        const float* v = (const float*)d[1] + r * d[3] + g * d[4];
+        int64_t kv_at = r * d[3] + g * d[4]; /* in elements of the cache's dtype */
+        const void* k = (const void*)d[0];
+        const void* v = (const void*)d[1];
         int64_t n = d[2];
         const float* qg = q + ((2 * s + r) * heads + g * group) * dim;
         float* og = out + ((2 * s + r) * heads + g * group) * dim;
@@ -182,14 +196,14 @@ void dia_attend_f32(int64_t slots, const float* q, float* out, int64_t heads, in
         int64_t padded = (n + 15) & ~(int64_t)15;
         float scores[group][padded];
         for (int64_t j = 0; j < n; j++) {
-            const float* kj = k + j * dim;
+            __m512 kj[8]; /* dim <= 128, checked by the caller */
+            for (int64_t c = 0; c < chunks; c++)
+                kj[c] = load_kv(k, kv_at + j * dim + 16 * c, c == chunks - 1 ? tail : 0xFFFF, kv_bf16);
             for (int64_t h = 0; h < group; h++) {
                 __m512 acc = _mm512_setzero_ps();
-                for (int64_t c = 0; c < chunks; c++) {
-                    __mmask16 m = c == chunks - 1 ? tail : 0xFFFF;
-                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, qg + h * dim + 16 * c),
-                                          _mm512_maskz_loadu_ps(m, kj + 16 * c), acc);
-                }
+                for (int64_t c = 0; c < chunks; c++)
+                    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(c == chunks - 1 ? tail : 0xFFFF, qg + h * dim + 16 * c),
+                                          kj[c], acc);
                 scores[h][j] = _mm512_reduce_add_ps(acc);
             }
         }
@@ -205,13 +219,12 @@ void dia_attend_f32(int64_t slots, const float* q, float* out, int64_t heads, in
                 sum = _mm512_add_ps(sum, e);
             }
             float inv = 1.0f / _mm512_reduce_add_ps(sum);
-            __m512 acc[8]; /* dim <= 128, checked by the caller */
+            __m512 acc[8];
             for (int64_t c = 0; c < chunks; c++) acc[c] = _mm512_setzero_ps();
             for (int64_t j = 0; j < n; j++) {
                 __m512 p = _mm512_set1_ps(sc[j] * inv);
-                const float* vj = v + j * dim;
                 for (int64_t c = 0; c < chunks; c++) {
-                    __m512 vc = _mm512_maskz_loadu_ps(c == chunks - 1 ? tail : 0xFFFF, vj + 16 * c);
+                    __m512 vc = load_kv(v, kv_at + j * dim + 16 * c, c == chunks - 1 ? tail : 0xFFFF, kv_bf16);
                     acc[c] = _mm512_fmadd_ps(p, vc, acc[c]);
                 }
             }
@@ -221,3 +234,41 @@ void dia_attend_f32(int64_t slots, const float* q, float* out, int64_t heads, in
     }
 }
 #endif
+
+/* bf16 <-> fp32 by bits: widening is exact; narrowing rounds to nearest even (inputs here are finite). */
+static inline float bf16_to_f32(uint16_t b) {
+    union { uint32_t u; float f; } v = {(uint32_t)b << 16};
+    return v.f;
+}
+
+static inline uint16_t f32_to_bf16(float f) {
+    union { float f; uint32_t u; } v = {f};
+    return (uint16_t)((v.u + 0x7FFF + ((v.u >> 16) & 1)) >> 16);
+}
+
+/* Dia's RMSNorm, row by row: normalise in fp32, round to the input's dtype, multiply by the fp32 weight, and
+ * store in the output's dtype (the reference's `(x * rsqrt(mean(x^2) + eps)).to(x.dtype) * w`, then the
+ * caller's cast). x, out: [rows, dim], float32 or bfloat16 (x_bf16, out_bf16). */
+void dia_rms_norm(const void* x, const float* w, void* out, int64_t rows, int64_t dim, float eps, int x_bf16,
+                  int out_bf16) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float* xf = (const float*)x + r * dim;
+        const uint16_t* xb = (const uint16_t*)x + r * dim;
+        float lanes[16] = {0};
+        for (int64_t i = 0; i < dim; i++) {
+            float v = x_bf16 ? bf16_to_f32(xb[i]) : xf[i];
+            lanes[i % 16] += v * v;
+        }
+        float sum = 0;
+        for (int i = 0; i < 16; i++) sum += lanes[i];
+        float scale = 1.0f / sqrtf(sum / (float)dim + eps);
+        for (int64_t i = 0; i < dim; i++) {
+            float v = x_bf16 ? bf16_to_f32(f32_to_bf16(bf16_to_f32(xb[i]) * scale)) : xf[i] * scale;
+            v *= w[i];
+            if (out_bf16)
+                ((uint16_t*)out)[r * dim + i] = f32_to_bf16(v);
+            else
+                ((float*)out)[r * dim + i] = v;
+        }
+    }
+}

@@ -29,10 +29,11 @@ import torch.nn.functional as F
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("cpu_kernels.c")
-ABI = 2
+ABI = 4
 PANEL = 32  # output columns per panel, as in cpu_kernels.c
 FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"]
 FEATURE_BITS = {torch.float32: 1, torch.bfloat16: 2}
+NORM_DTYPES = (torch.float32, torch.bfloat16)
 
 
 class NativeKernels:
@@ -50,10 +51,14 @@ class NativeKernels:
                 fn = getattr(lib, name)
                 fn.argtypes, fn.restype = args, None
                 self._fns[dtype] = fn
+        self._norm = lib.dia_rms_norm
+        self._norm.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                               ctypes.c_float, ctypes.c_int, ctypes.c_int]
+        self._norm.restype = None
         if self.supports(torch.float32):
-            self._attend = lib.dia_attend_f32
+            self._attend = lib.dia_attend
             self._attend.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_int64] * 3 + [
-                ctypes.c_void_p, ctypes.c_int]
+                ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
             self._attend.restype = None
 
     def supports(self, dtype: torch.dtype) -> bool:
@@ -73,30 +78,45 @@ class NativeKernels:
         return out.reshape(*x.shape[:-1], out_features)
 
 
+    @staticmethod
+    def norms(x: torch.Tensor, dtype: torch.dtype | None) -> bool:
+        """Whether `rms_norm` takes x (on the CPU, float32 or bfloat16) into `dtype` (the same, or None)."""
+        return x.device.type == "cpu" and x.dtype in NORM_DTYPES and (dtype or torch.float32) in NORM_DTYPES
+
+    def rms_norm(self, x: torch.Tensor, weight: torch.Tensor, eps: float, dtype: torch.dtype | None) -> torch.Tensor:
+        """Dia's RMSNorm (see `model.RMSNorm`) in one call; the result in `dtype` (None: float32)."""
+        d = x.shape[-1]
+        rows = x.reshape(-1, d).contiguous()
+        out = torch.empty(rows.shape, dtype=dtype or torch.float32)
+        self._norm(rows.data_ptr(), weight.contiguous().data_ptr(), out.data_ptr(), rows.shape[0], d, eps,
+                   rows.dtype == torch.bfloat16, out.dtype == torch.bfloat16)
+        return out.view(*x.shape[:-1], d)
+
     def attends(self, k: torch.Tensor, v: torch.Tensor) -> bool:
-        """Whether `attend` takes these keys/values [2, Hkv, n, D]: float32, each key's D floats contiguous and
-        keys D apart, values laid out like the keys, D at most 128."""
+        """Whether `attend` takes these keys/values [2, Hkv, n, D]: float32 (or bfloat16 where this CPU has
+        the bf16 kernels), each key's D values contiguous and keys D apart, values laid out like the keys, D at
+        most 128."""
         d = k.shape[-1]
-        return (self.supports(torch.float32) and k.dtype == v.dtype == torch.float32 and d <= 128
+        return (self.supports(torch.float32) and k.dtype == v.dtype and self.supports(k.dtype) and d <= 128
                 and k.shape == v.shape and k.stride() == v.stride() and k.stride(-1) == 1 and k.stride(-2) == d)
 
     def attend(self, q: torch.Tensor, slot_kv: list[tuple[torch.Tensor, torch.Tensor] | None]) -> torch.Tensor:
         """One query per row, slot by slot over each slot's own keys, all slots in one call (see
-        `dia_attend_f32`). q [2S, H, 1, D]; slot_kv[s]: k, v [2, Hkv, n, D] (`attends` must hold) or None for an
+        `dia_attend`). q [2S, H, 1, D]; slot_kv[s]: k, v [2, Hkv, n, D] (`attends` must hold) or None for an
         empty slot, whose output is zeros. Returns [2S, H, 1, D] in q's dtype."""
         rows, heads, _, dim = q.shape
-        desc, kv_heads = [], 1
+        desc, kv_heads, kv_bf16 = [], 1, False
         for kv in slot_kv:
             if kv is None:
                 desc += [0, 0, 0, 0, 0]
                 continue
             k, v = kv
-            kv_heads = k.shape[1]
+            kv_heads, kv_bf16 = k.shape[1], k.dtype == torch.bfloat16
             desc += [k.data_ptr(), v.data_ptr(), k.shape[2], k.stride(0), k.stride(1)]
         slots = torch.tensor(desc, dtype=torch.int64)
         qf = q.reshape(rows, heads, dim).float().contiguous()
         out = torch.empty_like(qf)
-        self._attend(len(slot_kv), qf.data_ptr(), out.data_ptr(), heads, kv_heads, dim, slots.data_ptr(),
+        self._attend(len(slot_kv), qf.data_ptr(), out.data_ptr(), heads, kv_heads, dim, slots.data_ptr(), kv_bf16,
                      torch.get_num_threads())
         return out.unsqueeze(2).to(q.dtype)
 

@@ -34,7 +34,7 @@ def prefill_slot(model: DiaModel, cache: KVCache, slot: int, tokens: torch.Tenso
     positions = torch.arange(t, device=x.device).expand(2, t)
     for i, layer in enumerate(dec.layers):
         sa = layer.self_attention
-        h = layer.pre_sa_norm(x).to(cd)
+        h = layer.pre_sa_norm(x, cd)
         q = dec.rope(sa.project_q(h), positions).transpose(1, 2)
         k, v = sa.project_kv(h)
         k = dec.rope(k, positions).transpose(1, 2)
@@ -43,10 +43,10 @@ def prefill_slot(model: DiaModel, cache: KVCache, slot: int, tokens: torch.Tenso
         cache.self_v[i][rows, :, :t] = v
         x = x + sa.attend(q, k, v, causal=True)
         ca = layer.cross_attention
-        q = ca.project_q(layer.pre_ca_norm(x).to(cd)).transpose(1, 2)
+        q = ca.project_q(layer.pre_ca_norm(x, cd)).transpose(1, 2)
         k, v = cache.slot_cross_kv(i, slot, text_len)
         x = x + ca.attend(q, k.to(cd), v.to(cd))
-        x = x + layer.mlp(layer.pre_mlp_norm(x).to(cd))
+        x = x + layer.mlp(layer.pre_mlp_norm(x, cd))
 
 
 def decode_step(
@@ -78,7 +78,7 @@ def decode_step(
         cross_mask = cache.cross_valid[:, :cross_len].view(rows, 1, 1, cross_len)
     for i, layer in enumerate(dec.layers):
         sa = layer.self_attention
-        h = layer.pre_sa_norm(x).to(cd)
+        h = layer.pre_sa_norm(x, cd)
         q = dec.rope.rotate(sa.project_q(h), *rope).transpose(1, 2)
         k, v = sa.project_kv(h)
         k = dec.rope.rotate(k, *rope)
@@ -87,15 +87,15 @@ def decode_step(
         ca = layer.cross_attention
         if slot_keys is None:
             x = x + sa.attend(q, cache.self_k[i][:, :, :self_len], cache.self_v[i][:, :, :self_len], self_mask)
-            q = ca.project_q(layer.pre_ca_norm(x).to(cd)).transpose(1, 2)
+            q = ca.project_q(layer.pre_ca_norm(x, cd)).transpose(1, 2)
             x = x + ca.attend(q, cache.cross_k[i][:, :, :cross_len], cache.cross_v[i][:, :, :cross_len], cross_mask)
         else:
             keys = [(cache.self_k[i][2 * s:2 * s + 2, :, :n], cache.self_v[i][2 * s:2 * s + 2, :, :n]) if n else None
                     for s, (n, _) in enumerate(slot_keys)]
             x = x + sa.attend_per_slot(q, keys)
-            q = ca.project_q(layer.pre_ca_norm(x).to(cd)).transpose(1, 2)
+            q = ca.project_q(layer.pre_ca_norm(x, cd)).transpose(1, 2)
             keys = [cache.slot_cross[i][s] if n else None for s, (_, n) in enumerate(slot_keys)]
             x = x + ca.attend_per_slot(q, keys)
-        x = x + layer.mlp(layer.pre_mlp_norm(x).to(cd))
+        x = x + layer.mlp(layer.pre_mlp_norm(x, cd))
     logits = model.logits(x)[:, 0]  # [2S, C, V]
     return logits.unflatten(0, (rows // 2, 2))

@@ -109,8 +109,8 @@ class GenerationLoop:
         texts = {i: encode_text(requests[i].model_text()) for i in pending}
         self_cap = bucket(max(budgets[i] for i in pending), cfg.decoder.audio_length)
         cross_cap = bucket(max(len(texts[i]) for i in pending), cfg.encoder.text_length)
-        cache = KVCache(cfg, 2 * self.slots, self_cap, cross_cap, self.device, self.model.compute_dtype,
-                        per_slot=self.per_slot_attention)
+        dtype = self.model.per_slot_cache_dtype if self.per_slot_attention else self.model.compute_dtype
+        cache = KVCache(cfg, 2 * self.slots, self_cap, cross_cap, self.device, dtype, per_slot=self.per_slot_attention)
         queue = deque(pending)
         jobs: list[_Job | None] = [None] * self.slots
         bos = cfg.bos_token_id

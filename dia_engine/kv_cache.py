@@ -18,11 +18,11 @@ def bucket(length: int, cap: int) -> int:
 class KVCache:
     """Self-attention keys/values [rows, Hkv, self_len, D] per layer, and the cross-attention ones.
 
-    The per-slot layout (the CPU) keeps keys and values in float32 whatever the model's dtype. The stored
-    values are the same (bf16 converts exactly); the attention arithmetic gets wider. It doubles the cache
-    memory, but it is what our attention kernel reads (`cpu_kernels.dia_attend_f32`), and without that kernel
-    oneDNN's bf16 matmul costs ~0.2 ms a call for these tiny shapes and ~0.9 ms whenever the key count
-    changes (every step), against 0.04-0.1 ms for MKL's float32 one.
+    The dtype is the caller's: `DiaModel.per_slot_cache_dtype` for the per-slot layout. Our attention kernel
+    reads a bf16 cache directly (half the bytes of float32); without it a bf16 model's per-slot cache is
+    float32, because oneDNN's bf16 matmul costs ~0.2 ms a call for these tiny shapes and ~0.9 ms whenever the
+    key count changes (every step), against 0.04-0.1 ms for MKL's float32 one. The stored values are the same
+    either way (bf16 widens exactly), and attention computes in float32 either way.
 
     Cross-attention keys come in one of two layouts:
     - batched (`per_slot=False`): padded to `cross_len` for all rows, with `cross_valid` marking real text;
@@ -33,8 +33,6 @@ class KVCache:
     def __init__(self, cfg: DiaConfig, rows: int, self_len: int, cross_len: int, device, dtype, per_slot=False):
         dec = cfg.decoder
         self.self_len, self.cross_len, self.per_slot = self_len, cross_len, per_slot
-        if per_slot:
-            dtype = torch.float32
         self.dtype = dtype
         self.self_k = [torch.zeros(rows, dec.num_kv_heads, self_len, dec.head_dim, device=device, dtype=dtype)
                        for _ in range(dec.num_layers)]

@@ -25,11 +25,16 @@ class RMSNorm(nn.Module):
         super().__init__()
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim, dtype=torch.float32))  # stays fp32, like the reference
+        self.use_native = False  # set by DiaModel.pack_for_cpu: one call instead of ~9 small torch operations
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Normalised x times the weight: fp32 by type promotion, or cast to `dtype`."""
+        if self.use_native and cpu_kernels.load().norms(x, dtype):
+            return cpu_kernels.load().rms_norm(x, self.weight, self.eps, dtype)
         xf = x.float()
         normed = (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype)
-        return normed * self.weight  # type promotion gives fp32
+        out = normed * self.weight
+        return out if dtype is None else out.to(dtype)
 
 
 class RotaryEmbedding(nn.Module):
@@ -140,6 +145,7 @@ class Attention(nn.Module):
     def __init__(self, q_in: int, kv_in: int, out: int, num_heads: int, num_kv_heads: int, head_dim: int):
         super().__init__()
         self.num_heads, self.num_kv_heads, self.head_dim = num_heads, num_kv_heads, head_dim
+        self.use_native = False  # set by DiaModel.pack_for_cpu: our attention kernel for attend_per_slot
         self.q_proj = Linear(q_in, num_heads * head_dim)
         self.k_proj = Linear(kv_in, num_kv_heads * head_dim)
         self.v_proj = Linear(kv_in, num_kv_heads * head_dim)
@@ -167,7 +173,7 @@ class Attention(nn.Module):
 
         q: [2S, H, 1, D]; slot_kv[s]: k, v [2, Hkv, n_s, D], or None for an empty slot (its output is zeros).
         """
-        native = cpu_kernels.load()
+        native = cpu_kernels.load() if self.use_native else None
         if native is not None and all(kv is None or native.attends(*kv) for kv in slot_kv):
             out = native.attend(q, slot_kv)  # one call for all slots instead of ~4 small ops per slot
         else:
@@ -221,13 +227,13 @@ class Encoder(nn.Module):
         mask = None if valid is None else (valid[:, :, None] & valid[:, None, :]).unsqueeze(1)
         for layer in self.layers:
             sa = layer.self_attention
-            h = layer.pre_sa_norm(x).to(cd)
+            h = layer.pre_sa_norm(x, cd)
             q = self.rope(sa.project_q(h), positions).transpose(1, 2)
             k, v = sa.project_kv(h)
             k = self.rope(k, positions).transpose(1, 2)
             x = x + sa.attend(q, k, v.transpose(1, 2), mask)
-            x = x + layer.mlp(layer.post_sa_norm(x).to(cd))
-        return self.norm(x).to(cd)
+            x = x + layer.mlp(layer.post_sa_norm(x, cd))
+        return self.norm(x, cd)
 
 
 class DecoderLayer(nn.Module):
@@ -281,10 +287,15 @@ class DiaModel(nn.Module):
         self.logits_dense = Linear(cfg.decoder.hidden_size, cfg.decoder.num_channels * cfg.decoder.vocab_size)
 
     def pack_for_cpu(self, rows_hint: int, allow_native: bool = True) -> None:
-        """Repack every linear weight for a faster CPU kernel (see `Linear`). Irreversible for this model."""
+        """Repack every linear weight for a faster CPU kernel (see `Linear`), and let norms and per-slot
+        attention use our kernels where they load. Irreversible for this model."""
         for module in self.modules():
             if isinstance(module, Linear) and not module.packed:
                 module.pack_for_cpu(rows_hint, allow_native)
+        native = allow_native and cpu_kernels.load() is not None
+        for module in self.modules():
+            if isinstance(module, (RMSNorm, Attention)):
+                module.use_native = native
 
     def linear_kernels(self) -> set[str]:
         """What the linear layers run on: "native", "onednn" and/or "dense" (F.linear)."""
@@ -320,8 +331,17 @@ class DiaModel(nn.Module):
     def compute_dtype(self) -> torch.dtype:
         return self.logits_dense.weight.dtype
 
+    @property
+    def per_slot_cache_dtype(self) -> torch.dtype:
+        """The dtype of a per-slot KV cache (see `KVCache`): the model's where our attention kernel reads it,
+        float32 otherwise."""
+        native = cpu_kernels.load() if self.decoder.layers[0].self_attention.use_native else None
+        if native is not None and native.supports(self.compute_dtype):
+            return self.compute_dtype
+        return torch.float32
+
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Final norm and projection: [B, T, D] -> fp32 [B, T, C, V]."""
-        h = self.decoder.norm(x).to(self.compute_dtype)
+        h = self.decoder.norm(x, self.compute_dtype)
         dec = self.config.decoder
         return self.logits_dense(h).float().unflatten(-1, (dec.num_channels, dec.vocab_size))

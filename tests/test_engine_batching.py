@@ -214,7 +214,7 @@ def test_a_slots_logits_are_bit_identical_for_any_slot_count_on_the_cpu_path(dty
 
     def logits_of(order: list[int]) -> list[torch.Tensor]:
         slots = len(order)
-        cache = KVCache(cfg, 2 * slots, 256, 256, torch.device("cpu"), model.compute_dtype, per_slot=True)
+        cache = KVCache(cfg, 2 * slots, 256, 256, torch.device("cpu"), model.per_slot_cache_dtype, per_slot=True)
         with torch.inference_mode():
             for s, line in enumerate(order):
                 fill_cross_cache(model, cache, s, encode_text_pair(model, torch.from_numpy(encode_text(texts[line]))))

@@ -124,14 +124,17 @@ def test_load_falls_back_to_none_when_disabled_or_unbuildable(monkeypatch, tmp_p
 
 
 @needs_native
+@pytest.mark.parametrize("kv_dtype", DTYPES)
 @pytest.mark.parametrize("heads,kv_heads,dim", [(16, 4, 128), (16, 16, 128), (4, 2, 16), (4, 4, 8)])
-def test_attention_matches_a_float64_softmax_slot_by_slot(heads, kv_heads, dim):
+def test_attention_matches_a_float64_softmax_slot_by_slot(heads, kv_heads, dim, kv_dtype):
     from dia_engine.model import single_query_attention
 
+    if not NATIVE.supports(kv_dtype):
+        pytest.skip(f"no {kv_dtype} kernels on this CPU")
     gen = torch.Generator().manual_seed(heads + dim)
     # Slots in one shared cache (self-attention) read a prefix of their rows; one has no keys yet.
-    cache_k = torch.randn(8, kv_heads, 300, dim, generator=gen) * 2
-    cache_v = torch.randn(8, kv_heads, 300, dim, generator=gen)
+    cache_k = (torch.randn(8, kv_heads, 300, dim, generator=gen) * 2).to(kv_dtype)
+    cache_v = torch.randn(8, kv_heads, 300, dim, generator=gen).to(kv_dtype)
     q = torch.randn(8, heads, 1, dim, generator=gen)
     lengths = [5, 0, 300, 17]
     slot_kv = [(cache_k[2 * s:2 * s + 2, :, :n], cache_v[2 * s:2 * s + 2, :, :n]) if n else None
@@ -148,17 +151,49 @@ def test_attention_matches_a_float64_softmax_slot_by_slot(heads, kv_heads, dim):
         torch.testing.assert_close(out[rows].double(), exact, rtol=0, atol=2e-5)
         assert torch.equal(NATIVE.attend(q[rows], [kv]), out[rows])  # alone: the same bits
     # The softmax holds up where scores are far apart (one key takes all the weight, the rest underflow).
-    k = torch.zeros(2, kv_heads, 3, dim)
+    k = torch.zeros(2, kv_heads, 3, dim, dtype=kv_dtype)
     k[:, :, 1] = 1.0
-    v = torch.arange(3.0).view(1, 1, 3, 1).expand(2, kv_heads, 3, dim).contiguous()
+    v = torch.arange(3.0).view(1, 1, 3, 1).expand(2, kv_heads, 3, dim).to(kv_dtype).contiguous()
     peaked = NATIVE.attend(torch.full((2, heads, 1, dim), 100.0), [(k, v)])
     assert torch.equal(peaked, torch.ones_like(peaked))
 
 
 @needs_native
-def test_attention_takes_only_float32_keys_laid_out_key_by_key():
+def test_attention_takes_only_float32_or_bf16_keys_laid_out_key_by_key():
     k = torch.zeros(2, 4, 10, 16)
     assert NATIVE.attends(k, torch.zeros_like(k))
-    assert not NATIVE.attends(k.to(torch.bfloat16), torch.zeros_like(k).to(torch.bfloat16))
+    assert NATIVE.attends(k.bfloat16(), k.bfloat16()) == NATIVE.supports(torch.bfloat16)
+    assert not NATIVE.attends(k.half(), k.half())
+    assert not NATIVE.attends(k, k.bfloat16())  # keys and values of different dtypes
     assert not NATIVE.attends(k.transpose(2, 3), k.transpose(2, 3))  # keys not contiguous
     assert not NATIVE.attends(torch.zeros(2, 4, 10, 256), torch.zeros(2, 4, 10, 256))  # head too wide
+
+
+@needs_native
+@pytest.mark.parametrize("x_dtype,out_dtype", [(torch.float32, None), (torch.float32, torch.float32),
+                                                (torch.bfloat16, torch.bfloat16), (torch.bfloat16, None)])
+def test_rms_norm_matches_the_reference_formula(x_dtype, out_dtype):
+    from dia_engine.model import RMSNorm
+
+    norm = RMSNorm(300, 1e-5)
+    torch.nn.init.normal_(norm.weight)
+    x = (torch.randn(2, 3, 300, generator=torch.Generator().manual_seed(2)) * 4).to(x_dtype)
+    expected = norm(x, out_dtype)  # the torch formula
+    norm.use_native = True
+    got = norm(x, out_dtype)
+    assert got.dtype == (out_dtype or torch.float32) and got.shape == x.shape
+    if x_dtype == torch.float32:
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+    else:  # one bf16 rounding step of difference at most, where the sums round differently
+        assert ((got.float() - expected.float()).abs() <= expected.float().abs() * 2**-7 + 1e-6).all()
+        assert (got == expected).float().mean() > 0.99
+
+
+def test_a_bf16_cpu_engine_keeps_its_cache_in_bf16_only_where_our_kernel_reads_it():
+    from engine_cases import cpu_engine
+
+    assert cpu_engine("onednn", torch.bfloat16).model.per_slot_cache_dtype == torch.float32
+    assert cpu_engine("onednn", torch.float32).model.per_slot_cache_dtype == torch.float32
+    if NATIVE is None or not NATIVE.supports(torch.bfloat16):
+        pytest.skip("no bf16 kernels on this machine")
+    assert cpu_engine("native", torch.bfloat16).model.per_slot_cache_dtype == torch.bfloat16
