@@ -26,7 +26,7 @@
 #define HAVE_BF16 1
 #endif
 
-int dia_kernels_abi(void) { return 4; }
+int dia_kernels_abi(void) { return 5; }
 
 int dia_kernels_features(void) {
     int f = 0;
@@ -269,6 +269,60 @@ void dia_rms_norm(const void* x, const float* w, void* out, int64_t rows, int64_
                 ((uint16_t*)out)[r * dim + i] = f32_to_bf16(v);
             else
                 ((float*)out)[r * dim + i] = v;
+        }
+    }
+}
+
+/* Half-split RoPE of one element pair in fp32, rounded to the model's dtype (as RotaryEmbedding.rotate). */
+static inline void rotate_pair(float a, float b, float c, float s, int bf16, float* lo, float* hi) {
+    float x = a * c - b * s, y = b * c + a * s;
+    *lo = bf16 ? bf16_to_f32(f32_to_bf16(x)) : x;
+    *hi = bf16 ? bf16_to_f32(f32_to_bf16(y)) : y;
+}
+
+static inline float load_any(const void* p, int64_t i, int bf16) {
+    return bf16 ? bf16_to_f32(((const uint16_t*)p)[i]) : ((const float*)p)[i];
+}
+
+static inline void store_any(void* p, int64_t i, float v, int bf16) {
+    if (bf16)
+        ((uint16_t*)p)[i] = f32_to_bf16(v); /* exact: v is already a bf16 value when the model is bf16 */
+    else
+        ((float*)p)[i] = v;
+}
+
+/* One decode step's self-attention inputs: rotate q in place, rotate k, and store k and v in the cache.
+ *
+ * q [rows, heads, dim], k and v [rows, kv_heads, dim], in the model's dtype (x_bf16); cos and sin
+ * [rows, dim / 2] float32 (RotaryEmbedding.tables). Row r's key and value go to
+ * cache[r * row_stride + head * head_stride + pos[r] * dim], in the cache's dtype (cache_bf16). */
+void dia_rope_store(void* q, const void* k, const void* v, const float* cos, const float* sin, void* cache_k,
+                    void* cache_v, const int64_t* pos, int64_t rows, int64_t heads, int64_t kv_heads, int64_t dim,
+                    int64_t row_stride, int64_t head_stride, int x_bf16, int cache_bf16) {
+    int64_t half = dim / 2;
+    for (int64_t r = 0; r < rows; r++) {
+        const float* c = cos + r * half;
+        const float* s = sin + r * half;
+        for (int64_t h = 0; h < heads; h++) {
+            int64_t at = (r * heads + h) * dim;
+            for (int64_t i = 0; i < half; i++) {
+                float lo, hi;
+                rotate_pair(load_any(q, at + i, x_bf16), load_any(q, at + i + half, x_bf16), c[i], s[i], x_bf16, &lo,
+                            &hi);
+                store_any(q, at + i, lo, x_bf16);
+                store_any(q, at + i + half, hi, x_bf16);
+            }
+        }
+        for (int64_t h = 0; h < kv_heads; h++) {
+            int64_t at = (r * kv_heads + h) * dim, to = r * row_stride + h * head_stride + pos[r] * dim;
+            for (int64_t i = 0; i < half; i++) {
+                float lo, hi;
+                rotate_pair(load_any(k, at + i, x_bf16), load_any(k, at + i + half, x_bf16), c[i], s[i], x_bf16, &lo,
+                            &hi);
+                store_any(cache_k, to + i, lo, cache_bf16);
+                store_any(cache_k, to + i + half, hi, cache_bf16);
+            }
+            for (int64_t i = 0; i < dim; i++) store_any(cache_v, to + i, load_any(v, at + i, x_bf16), cache_bf16);
         }
     }
 }

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("cpu_kernels.c")
-ABI = 4
+ABI = 5
 PANEL = 32  # output columns per panel, as in cpu_kernels.c
 FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"]
 FEATURE_BITS = {torch.float32: 1, torch.bfloat16: 2}
@@ -55,6 +55,9 @@ class NativeKernels:
         self._norm.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                ctypes.c_float, ctypes.c_int, ctypes.c_int]
         self._norm.restype = None
+        self._rope = lib.dia_rope_store
+        self._rope.argtypes = [ctypes.c_void_p] * 8 + [ctypes.c_int64] * 6 + [ctypes.c_int, ctypes.c_int]
+        self._rope.restype = None
         if self.supports(torch.float32):
             self._attend = lib.dia_attend
             self._attend.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_int64] * 3 + [
@@ -91,6 +94,21 @@ class NativeKernels:
         self._norm(rows.data_ptr(), weight.contiguous().data_ptr(), out.data_ptr(), rows.shape[0], d, eps,
                    rows.dtype == torch.bfloat16, out.dtype == torch.bfloat16)
         return out.view(*x.shape[:-1], d)
+
+    def rope_store(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                   cache_k: torch.Tensor, cache_v: torch.Tensor, positions: torch.Tensor) -> None:
+        """One step's RoPE and self-attention cache write in one call (see `dia_rope_store`): q [R, 1, H*D]
+        is rotated in place; k, v [R, 1, Hkv*D] are rotated (k) and stored at cache[r, :, positions[r]].
+        cos, sin: RotaryEmbedding.tables for [R, 1]. Both caches share one contiguous layout [R', Hkv, L, D]."""
+        rows, dim = q.shape[0], cache_k.shape[-1]
+        for t in (q, k, v, cache_k, cache_v):
+            if not t.is_contiguous() or t.dtype not in NORM_DTYPES:
+                raise ValueError("rope_store takes contiguous float32/bfloat16 tensors")
+        cos, sin = cos.reshape(rows, -1).contiguous(), sin.reshape(rows, -1).contiguous()
+        pos = positions.to(torch.int64).contiguous()
+        self._rope(q.data_ptr(), k.data_ptr(), v.data_ptr(), cos.data_ptr(), sin.data_ptr(), cache_k.data_ptr(),
+                   cache_v.data_ptr(), pos.data_ptr(), rows, q.shape[-1] // dim, cache_k.shape[1], dim,
+                   cache_k.stride(0), cache_k.stride(1), q.dtype == torch.bfloat16, cache_k.dtype == torch.bfloat16)
 
     def attends(self, k: torch.Tensor, v: torch.Tensor) -> bool:
         """Whether `attend` takes these keys/values [2, Hkv, n, D]: float32 (or bfloat16 where this CPU has

@@ -72,18 +72,12 @@ def decode_step(
     row_pos = positions.repeat_interleave(2, dim=0)  # [2S]
     x = dec.embeddings(row_tokens)
     rope = dec.rope.tables(row_pos.unsqueeze(1))  # the same for every layer
-    row_index = torch.arange(rows, device=x.device)
     if slot_keys is None:
         self_mask = (torch.arange(self_len, device=x.device) <= row_pos.unsqueeze(1)).view(rows, 1, 1, self_len)
         cross_mask = cache.cross_valid[:, :cross_len].view(rows, 1, 1, cross_len)
     for i, layer in enumerate(dec.layers):
         sa = layer.self_attention
-        h = layer.pre_sa_norm(x, cd)
-        q = dec.rope.rotate(sa.project_q(h), *rope).transpose(1, 2)
-        k, v = sa.project_kv(h)
-        k = dec.rope.rotate(k, *rope)
-        cache.self_k[i][row_index, :, row_pos] = k[:, 0].to(cache.dtype)
-        cache.self_v[i][row_index, :, row_pos] = v[:, 0].to(cache.dtype)
+        q = sa.project_step(layer.pre_sa_norm(x, cd), dec.rope, rope, cache.self_k[i], cache.self_v[i], row_pos)
         ca = layer.cross_attention
         if slot_keys is None:
             x = x + sa.attend(q, cache.self_k[i][:, :, :self_len], cache.self_v[i][:, :, :self_len], self_mask)

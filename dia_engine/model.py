@@ -158,6 +158,23 @@ class Attention(nn.Module):
         shape = (self.num_kv_heads, self.head_dim)
         return self.k_proj(x).unflatten(-1, shape), self.v_proj(x).unflatten(-1, shape)
 
+    def project_step(self, h: torch.Tensor, rope: "RotaryEmbedding", tables, cache_k: torch.Tensor,
+                     cache_v: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """A decode step's projections: rotated q [R, H, 1, D] back, rotated k and v written into the cache
+        [R, Hkv, L, D] at each row's position. h: [R, 1, in]; tables: `rope.tables` of the positions."""
+        q, k, v = self.q_proj(h), self.k_proj(h), self.v_proj(h)
+        native = cpu_kernels.load() if self.use_native else None
+        if native is not None and cache_k.is_contiguous() and cache_v.is_contiguous():
+            native.rope_store(q, k, v, *tables, cache_k, cache_v, positions)  # one call for ~14 small operations
+            return q.unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
+        q = rope.rotate(q.unflatten(-1, (self.num_heads, self.head_dim)), *tables).transpose(1, 2)
+        shape = (self.num_kv_heads, self.head_dim)
+        k = rope.rotate(k.unflatten(-1, shape), *tables)
+        rows = torch.arange(h.shape[0], device=h.device)
+        cache_k[rows, :, positions] = k[:, 0].to(cache_k.dtype)
+        cache_v[rows, :, positions] = v.unflatten(-1, shape)[:, 0].to(cache_v.dtype)
+        return q
+
     def attend(self, q, k, v, mask: torch.Tensor | None = None, causal: bool = False) -> torch.Tensor:
         """q: [B, H, T, D]; k, v: [B, Hkv, S, D] -> output projected back to [B, T, out]."""
         if q.device.type == "cpu" and q.dtype != torch.float32 and q.shape[2] == 1 and mask is not None:

@@ -197,3 +197,30 @@ def test_a_bf16_cpu_engine_keeps_its_cache_in_bf16_only_where_our_kernel_reads_i
     if NATIVE is None or not NATIVE.supports(torch.bfloat16):
         pytest.skip("no bf16 kernels on this machine")
     assert cpu_engine("native", torch.bfloat16).model.per_slot_cache_dtype == torch.bfloat16
+
+
+@needs_native
+@pytest.mark.parametrize("dtype,cache_dtype", [(torch.float32, torch.float32), (torch.bfloat16, torch.bfloat16),
+                                               (torch.bfloat16, torch.float32)])
+def test_a_steps_rope_and_cache_write_match_the_torch_path(dtype, cache_dtype):
+    from dia_engine.model import Attention, RotaryEmbedding
+
+    torch.manual_seed(3)
+    attn = Attention(64, 64, 64, num_heads=4, num_kv_heads=2, head_dim=16).to(dtype)
+    rope = RotaryEmbedding(16, 10000.0)
+    h = torch.randn(6, 1, 64).to(dtype)
+    positions = torch.tensor([0, 0, 7, 7, 30, 30])
+    tables = rope.tables(positions.unsqueeze(1))
+    results = []
+    for native in (False, True):
+        attn.use_native = native
+        caches = [torch.zeros(6, 2, 40, 16, dtype=cache_dtype) for _ in range(2)]
+        q = attn.project_step(h, rope, tables, *caches, positions)
+        results.append((q, *caches))
+    for torch_side, native_side in zip(*results):
+        assert torch_side.shape == native_side.shape and torch_side.dtype == native_side.dtype
+        # The same math in another order: equal, or one rounding apart in the model's dtype.
+        tol = 1e-6 if dtype == torch.float32 else 2**-7
+        assert ((native_side.float() - torch_side.float()).abs() <= tol * (1 + torch_side.float().abs())).all()
+    cache_k = results[1][1]
+    assert cache_k[2, :, 7].any() and not cache_k[2, :, 6].any() and not cache_k[2, :, 8].any()
