@@ -291,6 +291,23 @@ static inline void store_any(void* p, int64_t i, float v, int bf16) {
         ((float*)p)[i] = v;
 }
 
+/* Rotate `count` heads of `dim` values from src (model dtype) into dst (dst_bf16), head h at src_at + h * dim
+ * and dst_at + h * dst_step. src and dst may be the same buffer (q is rotated in place). */
+static void rotate_heads(const void* src, int64_t src_at, void* dst, int64_t dst_at, int64_t dst_step, int64_t count,
+                         int64_t dim, const float* c, const float* s, int x_bf16, int dst_bf16) {
+    int64_t half = dim / 2;
+    for (int64_t h = 0; h < count; h++) {
+        int64_t from = src_at + h * dim, to = dst_at + h * dst_step;
+        for (int64_t i = 0; i < half; i++) {
+            float lo, hi;
+            rotate_pair(load_any(src, from + i, x_bf16), load_any(src, from + i + half, x_bf16), c[i], s[i], x_bf16,
+                        &lo, &hi);
+            store_any(dst, to + i, lo, dst_bf16);
+            store_any(dst, to + i + half, hi, dst_bf16);
+        }
+    }
+}
+
 /* One decode step's self-attention inputs: rotate q in place, rotate k, and store k and v in the cache.
  *
  * q [rows, heads, dim], k and v [rows, kv_heads, dim], in the model's dtype (x_bf16); cos and sin
@@ -299,30 +316,15 @@ static inline void store_any(void* p, int64_t i, float v, int bf16) {
 void dia_rope_store(void* q, const void* k, const void* v, const float* cos, const float* sin, void* cache_k,
                     void* cache_v, const int64_t* pos, int64_t rows, int64_t heads, int64_t kv_heads, int64_t dim,
                     int64_t row_stride, int64_t head_stride, int x_bf16, int cache_bf16) {
-    int64_t half = dim / 2;
     for (int64_t r = 0; r < rows; r++) {
-        const float* c = cos + r * half;
-        const float* s = sin + r * half;
-        for (int64_t h = 0; h < heads; h++) {
-            int64_t at = (r * heads + h) * dim;
-            for (int64_t i = 0; i < half; i++) {
-                float lo, hi;
-                rotate_pair(load_any(q, at + i, x_bf16), load_any(q, at + i + half, x_bf16), c[i], s[i], x_bf16, &lo,
-                            &hi);
-                store_any(q, at + i, lo, x_bf16);
-                store_any(q, at + i + half, hi, x_bf16);
-            }
-        }
-        for (int64_t h = 0; h < kv_heads; h++) {
-            int64_t at = (r * kv_heads + h) * dim, to = r * row_stride + h * head_stride + pos[r] * dim;
-            for (int64_t i = 0; i < half; i++) {
-                float lo, hi;
-                rotate_pair(load_any(k, at + i, x_bf16), load_any(k, at + i + half, x_bf16), c[i], s[i], x_bf16, &lo,
-                            &hi);
-                store_any(cache_k, to + i, lo, cache_bf16);
-                store_any(cache_k, to + i + half, hi, cache_bf16);
-            }
-            for (int64_t i = 0; i < dim; i++) store_any(cache_v, to + i, load_any(v, at + i, x_bf16), cache_bf16);
-        }
+        const float* c = cos + r * (dim / 2);
+        const float* s = sin + r * (dim / 2);
+        int64_t to = r * row_stride + pos[r] * dim;
+        rotate_heads(q, r * heads * dim, q, r * heads * dim, dim, heads, dim, c, s, x_bf16, x_bf16);
+        rotate_heads(k, r * kv_heads * dim, cache_k, to, head_stride, kv_heads, dim, c, s, x_bf16, cache_bf16);
+        for (int64_t h = 0; h < kv_heads; h++)
+            for (int64_t i = 0; i < dim; i++)
+                store_any(cache_v, to + h * head_stride + i, load_any(v, (r * kv_heads + h) * dim + i, x_bf16),
+                          cache_bf16);
     }
 }
