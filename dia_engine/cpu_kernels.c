@@ -1,8 +1,11 @@
-/* Linear layers for the CPU decode step: y[M, N] = x[M, K] @ W^T, W packed in panels of 32 output columns.
+/* Our CPU kernels for the decode step: linear layers, per-slot attention, RMSNorm, and RoPE with the
+ * self-attention cache write. The last three replace many small torch operations with one call each; the
+ * linear layers are the bulk of a step:
  *
- * A decode step multiplies a few rows by every weight, so it is bound by how fast the weights stream from
- * memory. This kernel reads each panel once, front to back, for up to 8 rows at a time; measured on a 2-core
- * AVX-512 CPU it streams at the speed of a plain sum, where oneDNN's few-row kernels reach 70-80% of it.
+ * Linear: y[M, N] = x[M, K] @ W^T, W packed in panels of 32 output columns. A decode step multiplies a few
+ * rows by every weight, so it is bound by how fast the weights stream from memory. This kernel reads each
+ * panel once, front to back, for up to 8 rows at a time; measured on a 2-core AVX-512 CPU it streams at the
+ * speed of a plain sum, where oneDNN's few-row kernels reach 70-80% of it.
  *
  * Panel layouts (see cpu_kernels.py, which packs them):
  *   float32: panel[k][32]        (the 32 weights of k for the panel's 32 outputs)
@@ -10,7 +13,8 @@
  *
  * Every output (m, n) is one fp32 lane accumulated over k in order, whatever M is and wherever the row sits,
  * so a row's bits never depend on its company (the engine checks this before letting slot counts vary).
- * Built by cpu_kernels.py with -march=native; without AVX-512 the kernels are left out and it falls back.
+ * Built by cpu_kernels.py with -march=native; without AVX-512 the vector kernels are left out (features say
+ * which are in) and the engine falls back.
  */
 #include <math.h>
 #include <stdint.h>
@@ -235,7 +239,8 @@ void dia_attend(int64_t slots, const float* q, float* out, int64_t heads, int64_
 }
 #endif
 
-/* bf16 <-> fp32 by bits: widening is exact; narrowing rounds to nearest even (inputs here are finite). */
+/* Scalar helpers for the kernels below, which take float32 or bfloat16 tensors (a flag per tensor). bf16
+ * widens to fp32 exactly; fp32 narrows to bf16 rounding to nearest even, as torch does (inputs are finite). */
 static inline float bf16_to_f32(uint16_t b) {
     union { uint32_t u; float f; } v = {(uint32_t)b << 16};
     return v.f;
@@ -246,39 +251,7 @@ static inline uint16_t f32_to_bf16(float f) {
     return (uint16_t)((v.u + 0x7FFF + ((v.u >> 16) & 1)) >> 16);
 }
 
-/* Dia's RMSNorm, row by row: normalise in fp32, round to the input's dtype, multiply by the fp32 weight, and
- * store in the output's dtype (the reference's `(x * rsqrt(mean(x^2) + eps)).to(x.dtype) * w`, then the
- * caller's cast). x, out: [rows, dim], float32 or bfloat16 (x_bf16, out_bf16). */
-void dia_rms_norm(const void* x, const float* w, void* out, int64_t rows, int64_t dim, float eps, int x_bf16,
-                  int out_bf16) {
-    for (int64_t r = 0; r < rows; r++) {
-        const float* xf = (const float*)x + r * dim;
-        const uint16_t* xb = (const uint16_t*)x + r * dim;
-        float lanes[16] = {0};
-        for (int64_t i = 0; i < dim; i++) {
-            float v = x_bf16 ? bf16_to_f32(xb[i]) : xf[i];
-            lanes[i % 16] += v * v;
-        }
-        float sum = 0;
-        for (int i = 0; i < 16; i++) sum += lanes[i];
-        float scale = 1.0f / sqrtf(sum / (float)dim + eps);
-        for (int64_t i = 0; i < dim; i++) {
-            float v = x_bf16 ? bf16_to_f32(f32_to_bf16(bf16_to_f32(xb[i]) * scale)) : xf[i] * scale;
-            v *= w[i];
-            if (out_bf16)
-                ((uint16_t*)out)[r * dim + i] = f32_to_bf16(v);
-            else
-                ((float*)out)[r * dim + i] = v;
-        }
-    }
-}
-
-/* Half-split RoPE of one element pair in fp32, rounded to the model's dtype (as RotaryEmbedding.rotate). */
-static inline void rotate_pair(float a, float b, float c, float s, int bf16, float* lo, float* hi) {
-    float x = a * c - b * s, y = b * c + a * s;
-    *lo = bf16 ? bf16_to_f32(f32_to_bf16(x)) : x;
-    *hi = bf16 ? bf16_to_f32(f32_to_bf16(y)) : y;
-}
+static inline float round_to(float v, int bf16) { return bf16 ? bf16_to_f32(f32_to_bf16(v)) : v; }
 
 static inline float load_any(const void* p, int64_t i, int bf16) {
     return bf16 ? bf16_to_f32(((const uint16_t*)p)[i]) : ((const float*)p)[i];
@@ -286,9 +259,34 @@ static inline float load_any(const void* p, int64_t i, int bf16) {
 
 static inline void store_any(void* p, int64_t i, float v, int bf16) {
     if (bf16)
-        ((uint16_t*)p)[i] = f32_to_bf16(v); /* exact: v is already a bf16 value when the model is bf16 */
+        ((uint16_t*)p)[i] = f32_to_bf16(v);
     else
         ((float*)p)[i] = v;
+}
+
+/* Dia's RMSNorm, row by row: normalise in fp32, round to the input's dtype, multiply by the fp32 weight, and
+ * store in the output's dtype (the reference's `(x * rsqrt(mean(x^2) + eps)).to(x.dtype) * w`, then the
+ * caller's cast). x, out: [rows, dim], float32 or bfloat16 (x_bf16, out_bf16). */
+void dia_rms_norm(const void* x, const float* w, void* out, int64_t rows, int64_t dim, float eps, int x_bf16,
+                  int out_bf16) {
+    for (int64_t r = 0; r < rows; r++) {
+        float lanes[16] = {0};
+        for (int64_t i = 0; i < dim; i++) {
+            float v = load_any(x, r * dim + i, x_bf16);
+            lanes[i % 16] += v * v;
+        }
+        float sum = 0;
+        for (int i = 0; i < 16; i++) sum += lanes[i];
+        float scale = 1.0f / sqrtf(sum / (float)dim + eps);
+        for (int64_t i = 0; i < dim; i++)
+            store_any(out, r * dim + i, round_to(load_any(x, r * dim + i, x_bf16) * scale, x_bf16) * w[i], out_bf16);
+    }
+}
+
+/* Half-split RoPE of one element pair in fp32, rounded to the model's dtype (as RotaryEmbedding.rotate). */
+static inline void rotate_pair(float a, float b, float c, float s, int bf16, float* lo, float* hi) {
+    *lo = round_to(a * c - b * s, bf16);
+    *hi = round_to(b * c + a * s, bf16);
 }
 
 /* Rotate `count` heads of `dim` values from src (model dtype) into dst (dst_bf16), head h at src_at + h * dim

@@ -1,10 +1,11 @@
-"""Our own CPU kernel for the decode step's linear layers (`cpu_kernels.c`), built on first use.
+"""Our own CPU kernels for the decode step (`cpu_kernels.c`), built on first use.
 
 A decode step is bound by how fast the weights stream from memory. oneDNN's few-row kernels read them at
-70-80% of a plain sum's speed on the 2-core AVX-512 CPU we measure on; `cpu_kernels.c` reads them at about
-the speed of the sum and keeps every row's bits independent of the row count.
+70-80% of a plain sum's speed on the 2-core AVX-512 CPU we measure on; our linear kernel reads them at about
+the speed of the sum and keeps every row's bits independent of the row count. Attention over every slot,
+RMSNorm, and RoPE with the cache write each take one call where torch needs many small operations.
 
-The kernel is compiled with the system C compiler for this very CPU (`-march=native`) the first time it is
+The library is compiled with the system C compiler for this very CPU (`-march=native`) the first time it is
 needed, and the library is cached (`DIA_STUDIO_CACHE`, else `~/.cache/dia-studio`). Without a compiler,
 without OpenMP, without AVX-512 or with `DIA_NATIVE_KERNELS=0`, `load()` gives None and the engine keeps
 oneDNN, so nothing but speed depends on it.
@@ -33,11 +34,11 @@ ABI = 5
 PANEL = 32  # output columns per panel, as in cpu_kernels.c
 FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"]
 FEATURE_BITS = {torch.float32: 1, torch.bfloat16: 2}
-NORM_DTYPES = (torch.float32, torch.bfloat16)
+MODEL_DTYPES = (torch.float32, torch.bfloat16)
 
 
 class NativeKernels:
-    """The loaded library: which dtypes this CPU runs, and the linear layer itself."""
+    """The loaded library: which dtypes this CPU runs, and a Python entry point per kernel."""
 
     def __init__(self, lib: ctypes.CDLL):
         if lib.dia_kernels_abi() != ABI:
@@ -80,11 +81,10 @@ class NativeKernels:
                                 torch.get_num_threads())
         return out.reshape(*x.shape[:-1], out_features)
 
-
     @staticmethod
     def norms(x: torch.Tensor, dtype: torch.dtype | None) -> bool:
         """Whether `rms_norm` takes x (on the CPU, float32 or bfloat16) into `dtype` (the same, or None)."""
-        return x.device.type == "cpu" and x.dtype in NORM_DTYPES and (dtype or torch.float32) in NORM_DTYPES
+        return x.device.type == "cpu" and x.dtype in MODEL_DTYPES and (dtype or torch.float32) in MODEL_DTYPES
 
     def rms_norm(self, x: torch.Tensor, weight: torch.Tensor, eps: float, dtype: torch.dtype | None) -> torch.Tensor:
         """Dia's RMSNorm (see `model.RMSNorm`) in one call; the result in `dtype` (None: float32)."""
@@ -102,7 +102,7 @@ class NativeKernels:
         cos, sin: RotaryEmbedding.tables for [R, 1]. Both caches share one contiguous layout [R', Hkv, L, D]."""
         rows, dim = q.shape[0], cache_k.shape[-1]
         for t in (q, k, v, cache_k, cache_v):
-            if not t.is_contiguous() or t.dtype not in NORM_DTYPES:
+            if not t.is_contiguous() or t.dtype not in MODEL_DTYPES:
                 raise ValueError("rope_store takes contiguous float32/bfloat16 tensors")
         cos, sin = cos.reshape(rows, -1).contiguous(), sin.reshape(rows, -1).contiguous()
         pos = positions.to(torch.int64).contiguous()

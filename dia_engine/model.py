@@ -29,8 +29,9 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """Normalised x times the weight: fp32 by type promotion, or cast to `dtype`."""
-        if self.use_native and cpu_kernels.load().norms(x, dtype):
-            return cpu_kernels.load().rms_norm(x, self.weight, self.eps, dtype)
+        native = cpu_kernels.load() if self.use_native else None
+        if native is not None and native.norms(x, dtype):
+            return native.rms_norm(x, self.weight, self.eps, dtype)
         xf = x.float()
         normed = (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype)
         out = normed * self.weight
@@ -162,17 +163,16 @@ class Attention(nn.Module):
                      cache_v: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """A decode step's projections: rotated q [R, H, 1, D] back, rotated k and v written into the cache
         [R, Hkv, L, D] at each row's position. h: [R, 1, in]; tables: `rope.tables` of the positions."""
-        q, k, v = self.q_proj(h), self.k_proj(h), self.v_proj(h)
         native = cpu_kernels.load() if self.use_native else None
         if native is not None and cache_k.is_contiguous() and cache_v.is_contiguous():
-            native.rope_store(q, k, v, *tables, cache_k, cache_v, positions)  # one call for ~14 small operations
+            q = self.q_proj(h)
+            native.rope_store(q, self.k_proj(h), self.v_proj(h), *tables, cache_k, cache_v, positions)  # ~14 ops
             return q.unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
-        q = rope.rotate(q.unflatten(-1, (self.num_heads, self.head_dim)), *tables).transpose(1, 2)
-        shape = (self.num_kv_heads, self.head_dim)
-        k = rope.rotate(k.unflatten(-1, shape), *tables)
+        q = rope.rotate(self.project_q(h), *tables).transpose(1, 2)
+        k, v = self.project_kv(h)
         rows = torch.arange(h.shape[0], device=h.device)
-        cache_k[rows, :, positions] = k[:, 0].to(cache_k.dtype)
-        cache_v[rows, :, positions] = v.unflatten(-1, shape)[:, 0].to(cache_v.dtype)
+        cache_k[rows, :, positions] = rope.rotate(k, *tables)[:, 0].to(cache_k.dtype)
+        cache_v[rows, :, positions] = v[:, 0].to(cache_v.dtype)
         return q
 
     def attend(self, q, k, v, mask: torch.Tensor | None = None, causal: bool = False) -> torch.Tensor:
