@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dia_engine import DiaEngine, GenerationRequest, SamplingParams  # noqa: E402
+from dia_engine import DiaEngine, GenerationRequest, SamplingParams, cpu_kernels  # noqa: E402
 from dia_engine.config import DiaConfig  # noqa: E402
 from dia_engine.decoding import decode_step, encode_text_pair, fill_cross_cache  # noqa: E402
 from dia_engine.engine import resolve_device, resolve_dtype  # noqa: E402
@@ -175,8 +175,12 @@ def main() -> None:
     # rounds, and each timing is compared with the bandwidth measured just before and after it.
     batches = [int(x) for x in args.batches.split(",")]
     rounds: list[dict] = []
+    kernels = ", ".join(sorted(engine.cpu_kernels))
+    native = cpu_kernels.load()
+    if "native" in engine.cpu_kernels and model.compute_dtype == torch.bfloat16 and native.amx:
+        kernels += " (AMX tiles)"
     print(f"{engine.model_id} on {engine.device} {engine.dtype}, {torch.get_num_threads()} threads, "
-          f"{args.rounds} rounds, linear layers on {', '.join(sorted(engine.cpu_kernels))}")
+          f"{args.rounds} rounds, linear layers on {kernels}")
 
     def timed(key, measure, row):
         before = memory_bandwidth(dev)

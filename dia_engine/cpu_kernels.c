@@ -13,6 +13,7 @@
  *
  * Every output (m, n) is one fp32 lane accumulated over k in order, whatever M is and wherever the row sits,
  * so a row's bits never depend on its company (the engine checks this before letting slot counts vary).
+ * bf16 layers with K a multiple of 32 run on the AMX tile unit instead where the CPU has one (dia_linear_bf16_amx).
  * Built by cpu_kernels.py with -march=native; without AVX-512 the vector kernels are left out (features say
  * which are in) and the engine falls back.
  */
@@ -29,8 +30,20 @@
 #if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define HAVE_BF16 1
 #endif
+#if defined(HAVE_BF16) && defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__linux__)
+#define HAVE_AMX 1
+#include <sys/syscall.h>
+#include <unistd.h>
 
-int dia_kernels_abi(void) { return 5; }
+/* Linux lets a process use the AMX tile registers (8 KB of state per thread) only once it has asked. */
+static int amx_ready(void) {
+    static int ready = -1;
+    if (ready < 0) ready = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+    return ready;
+}
+#endif
+
+int dia_kernels_abi(void) { return 6; }
 
 int dia_kernels_features(void) {
     int f = 0;
@@ -39,6 +52,9 @@ int dia_kernels_features(void) {
 #endif
 #ifdef HAVE_BF16
     f |= 2;
+#endif
+#ifdef HAVE_AMX
+    if (amx_ready()) f |= 4;
 #endif
     return f;
 }
@@ -133,6 +149,88 @@ static inline __attribute__((always_inline)) void block_bf16(const uint16_t* w, 
 }
 
 DEFINE_LINEAR(bf16, uint16_t)
+#endif
+
+#ifdef HAVE_AMX
+/* The same bf16 linear layer on the AMX tile unit (K a multiple of 32): one instruction multiplies up to 16 rows
+ * by 32 k of 16 outputs, so 16 rows (8 lines with their guidance rows) cost the decode step hardly more than
+ * 2, where the vector kernel above spends twice as long on 16 rows as on 2.
+ *
+ * The bf16 panel layout [k/2][32][2] is already the tile unit's operand layout: the 16 pair-rows of a 32-k
+ * block, first or second 16 outputs, are a tile with a 128-byte stride. Tiles: 0, 1 hold the sums of a full
+ * 16-row block for the panel's two halves and 2 its rows of x; 3, 4, 5 the same for the last, shorter block
+ * (configured with fewer rows); 6, 7 the weights. Each output (m, n) is its own fp32 sum over k in order, so a
+ * row's bits never depend on the other rows (they differ from the vector kernel's: one path per process). */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+static void amx_configure(int tail_rows) {
+    tile_config c = {0};
+    c.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        c.colsb[t] = 64;
+        c.rows[t] = t >= 3 && t <= 5 && tail_rows ? tail_rows : 16;
+    }
+    _tile_loadconfig(&c);
+}
+
+/* Rows of x through one panel with tiles (c0, c1, a), then rounded to bf16 into y. */
+#define AMX_BLOCK(c0, c1, a)                                                                                 \
+    do {                                                                                                     \
+        _tile_zero(c0);                                                                                      \
+        _tile_zero(c1);                                                                                      \
+        for (int64_t i = 0; i < k; i += 32) {                                                                \
+            _tile_loadd(a, xr + i, 2 * k);                                                                   \
+            _tile_loadd(6, w + i * PANEL, 4 * PANEL);                                                        \
+            _tile_loadd(7, w + i * PANEL + 32, 4 * PANEL);                                                   \
+            _tile_dpbf16ps(c0, a, 6);                                                                        \
+            _tile_dpbf16ps(c1, a, 7);                                                                        \
+        }                                                                                                    \
+        _tile_stored(c0, sums[0], 4 * PANEL);                                                                \
+        _tile_stored(c1, sums[0] + 16, 4 * PANEL);                                                           \
+    } while (0)
+
+static void panel_amx(const uint16_t* w, const uint16_t* x, uint16_t* y, int64_t rows, int64_t n, int64_t k,
+                      int64_t n0) {
+    __mmask16 lo, hi;
+    panel_masks(n0, n, &lo, &hi);
+    float sums[16][PANEL];
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+        const uint16_t* xr = x + r0 * k;
+        int64_t rb = rows - r0 < 16 ? rows - r0 : 16;
+        if (rb == 16)
+            AMX_BLOCK(0, 1, 2);
+        else
+            AMX_BLOCK(3, 4, 5);
+        for (int64_t j = 0; j < rb; j++) { /* round to nearest even, as every bf16 matmul does */
+            uint16_t* yr = y + (r0 + j) * n + n0;
+            _mm256_mask_storeu_epi16(yr, lo, (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(sums[j])));
+            _mm256_mask_storeu_epi16(yr + 16, hi, (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(sums[j] + 16)));
+        }
+    }
+}
+
+/* Returns 0, or -1 where the tile unit cannot be used (the caller then uses dia_linear_bf16). */
+int dia_linear_bf16_amx(const uint16_t* w, const uint16_t* x, uint16_t* y, int64_t m, int64_t n, int64_t k,
+                        int threads) {
+    if (k % 32 || !amx_ready()) return -1;
+    int64_t panels = (n + PANEL - 1) / PANEL;
+#pragma omp parallel num_threads(threads)
+    {
+        amx_configure((int)(m % 16)); /* tile registers are per thread */
+        for (int64_t r0 = 0; r0 < m; r0 += ROW_CHUNK) {
+            int64_t rows = m - r0 < ROW_CHUNK ? m - r0 : ROW_CHUNK;
+#pragma omp for schedule(static)
+            for (int64_t p = 0; p < panels; p++)
+                panel_amx(w + p * PANEL * k, x + r0 * k, y + r0 * n, rows, n, k, p * PANEL);
+        }
+        _tile_release();
+    }
+    return 0;
+}
 #endif
 
 #ifdef HAVE_F32

@@ -69,7 +69,8 @@ class Linear(nn.Linear):
     A decode step multiplies a handful of rows by every weight, so it is bound by how fast the weights
     stream from memory. MKL's `x @ W^T` streams them at 8-15 GB/s here for 2-16 rows. Two packed forms do
     better (measured on a 2-core AVX-512 CPU whose plain sum reads 30-32 GB/s):
-    - "native": our kernel (`cpu_kernels`), panels of 32 outputs read front to back: 28-31 GB/s;
+    - "native": our kernel (`cpu_kernels`), panels of 32 outputs read front to back: 28-31 GB/s (bf16 on
+      the AMX tile unit where there is one, so 16 rows cost about what 2 do);
     - "onednn": oneDNN's blocked layout, an opaque tensor (`to_dense()` gives the weight back): 20-28 GB/s.
     Both give every row the same bits whatever the row count (see `DiaModel.decode_rows_independent_of_batch`).
     """

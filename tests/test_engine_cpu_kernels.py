@@ -12,6 +12,10 @@ from dia_engine.model import Linear
 NATIVE = cpu_kernels.load()
 needs_native = pytest.mark.skipif(NATIVE is None, reason="the native kernel does not build on this machine")
 DTYPES = [torch.float32, torch.bfloat16]
+HAS_AMX = NATIVE is not None and NATIVE.amx
+# The linear kernels: fp32, bf16 on the vector units, bf16 on the AMX tile unit (where this CPU has one).
+LINEAR_PATHS = [(torch.float32, False), (torch.bfloat16, False),
+                pytest.param(torch.bfloat16, True, marks=pytest.mark.skipif(not HAS_AMX, reason="no AMX here"))]
 # Row counts: 1 (padded nothing), 2 (one guided line, its own code path), 3 and 9 (partial row blocks),
 # 16 (8 lines), 130 (past one 128-row chunk, as a prompt prefill is).
 ROWS = [1, 2, 3, 9, 16, 130]
@@ -23,10 +27,18 @@ def _weight(n: int, k: int, dtype: torch.dtype, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, k, generator=torch.Generator().manual_seed(seed)).to(dtype)
 
 
+@pytest.fixture
+def amx(request, monkeypatch):
+    """Run the test with the AMX path on or off (an attribute of the one loaded library)."""
+    if NATIVE is not None:
+        monkeypatch.setattr(NATIVE, "amx", request.param)
+    return request.param
+
+
 @needs_native
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype,amx", LINEAR_PATHS, indirect=["amx"])
 @pytest.mark.parametrize("n,k", SHAPES)
-def test_kernel_matches_a_float64_product(dtype, n, k):
+def test_kernel_matches_a_float64_product(dtype, amx, n, k):
     w = _weight(n, k, dtype)
     packed = cpu_kernels.pack(w)
     for rows in ROWS:
@@ -41,8 +53,8 @@ def test_kernel_matches_a_float64_product(dtype, n, k):
 
 
 @needs_native
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_a_rows_bits_never_depend_on_the_other_rows(dtype):
+@pytest.mark.parametrize("dtype,amx", LINEAR_PATHS, indirect=["amx"])
+def test_a_rows_bits_never_depend_on_the_other_rows(dtype, amx):
     n, k = 300, 96
     packed = cpu_kernels.pack(_weight(n, k, dtype))
     x = torch.randn(140, k, generator=torch.Generator().manual_seed(1)).to(dtype)
@@ -51,6 +63,22 @@ def test_a_rows_bits_never_depend_on_the_other_rows(dtype):
         assert torch.equal(NATIVE.linear(x[:rows], packed, n), full[:rows])
     assert torch.equal(NATIVE.linear(x.roll(5, 0), packed, n), full.roll(5, 0))
     assert torch.equal(NATIVE.linear(x[70:73], packed, n), full[70:73])
+
+
+@pytest.mark.skipif(not HAS_AMX, reason="no AMX here")
+def test_the_tile_unit_and_the_vector_kernel_agree_within_fp32_accumulation():
+    """Same products, summed in another grouping: equal after bf16 rounding but for a last-bit tie now and then."""
+    n, k = 320, 512
+    packed = cpu_kernels.pack(_weight(n, k, torch.bfloat16))
+    x = torch.randn(16, k, generator=torch.Generator().manual_seed(3)).to(torch.bfloat16)
+    tiles = NATIVE.linear(x, packed, n)
+    NATIVE.amx = False
+    try:
+        vectors = NATIVE.linear(x, packed, n)
+    finally:
+        NATIVE.amx = True
+    assert (tiles != vectors).float().mean() < 0.02
+    torch.testing.assert_close(tiles.float(), vectors.float(), rtol=2**-7, atol=1e-2)
 
 
 def test_packing_lays_out_panels_of_32_outputs_with_zero_padding():
