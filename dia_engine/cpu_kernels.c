@@ -23,6 +23,8 @@
 #define PANEL 32 /* output columns per panel: two 16-lane vectors */
 #define ROW_BLOCK 8 /* rows sharing one pass over a panel: 16 accumulators in registers */
 #define ROW_CHUNK 128 /* rows per parallel sweep over the panels, so a long prompt's rows stay in cache */
+#define PREFETCH_K 64 /* k ahead whose weights are asked for early, so memory keeps streaming under the arithmetic */
+#define K_CHUNK 128 /* k per pass of the row blocks: 16 KB of a float32 panel, which stays in L1 between passes */
 
 #if defined(__AVX512F__)
 #define HAVE_F32 1
@@ -71,8 +73,9 @@ static inline void panel_masks(int64_t n0, int64_t n, __mmask16* lo, __mmask16* 
 }
 #endif
 
-/* Each kernel below runs a block of `rb` rows through one panel; it is always inlined with a constant `rb`
- * (see DISPATCH_ROWS), so the compiler keeps the 2 * rb accumulators in registers. */
+/* Each kernel below runs a block of `rb` rows through k in [i0, i1) of one panel, carrying the fp32 sums in
+ * `part` from one k chunk to the next (exactly: they are stored and reloaded as they are). It is always
+ * inlined with a constant `rb` (see DISPATCH_ROWS), so the compiler keeps the 2 * rb sums in registers. */
 #define DISPATCH_ROWS(block, ...)                                                                            \
     switch (rb) {                                                                                            \
         case 1: block(__VA_ARGS__, 1); break;                                                                \
@@ -85,16 +88,24 @@ static inline void panel_masks(int64_t n0, int64_t n, __mmask16* lo, __mmask16* 
         default: block(__VA_ARGS__, 8); break;                                                               \
     }
 
-/* For each dtype: a panel runs its rows in blocks of ROW_BLOCK; the driver takes the rows in chunks of ROW_CHUNK
- * and splits the panels between the threads. */
+/* For each dtype: a panel runs K_CHUNK k at a time through all its rows, ROW_BLOCK rows per pass, so the
+ * chunk of weights is read from memory once and from L1 for the other row blocks, and the memory stream runs
+ * evenly under the arithmetic (reading a whole panel per row block left the cores waiting on memory in the
+ * first pass and memory idle in the others). The driver takes the rows in chunks of ROW_CHUNK and splits the
+ * panels between the threads. */
 #define DEFINE_LINEAR(suffix, T)                                                                             \
     static void panel_##suffix(const T* w, const T* x, T* y, int64_t rows, int64_t n, int64_t k, int64_t n0) {  \
         __mmask16 lo, hi;                                                                                    \
         panel_masks(n0, n, &lo, &hi);                                                                        \
-        for (int64_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {                                                   \
-            int64_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;                                      \
-            DISPATCH_ROWS(block_##suffix, w, x + r0 * k, y + r0 * n + n0, n, k, lo, hi)                      \
+        float part[ROW_CHUNK][PANEL];                                                                        \
+        for (int64_t i0 = 0; i0 < k; i0 += K_CHUNK) {                                                        \
+            int64_t i1 = k - i0 < K_CHUNK ? k : i0 + K_CHUNK;                                                \
+            for (int64_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {                                               \
+                int64_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;                                  \
+                DISPATCH_ROWS(block_##suffix, w, x + r0 * k, part + r0, k, i0, i1)                           \
+            }                                                                                                \
         }                                                                                                    \
+        for (int64_t j = 0; j < rows; j++) store_##suffix(y + j * n + n0, part[j], lo, hi);                  \
     }                                                                                                        \
     void dia_linear_##suffix(const T* w, const T* x, T* y, int64_t m, int64_t n, int64_t k, int threads) {   \
         int64_t panels = (n + PANEL - 1) / PANEL;                                                            \
@@ -106,46 +117,67 @@ static inline void panel_masks(int64_t n0, int64_t n, __mmask16* lo, __mmask16* 
         }                                                                                                    \
     }
 
+/* The sums of a block's rows: zero at the first chunk, else as the last chunk left them. */
+#define LOAD_SUMS(acc, part, i0, rb)                                                                         \
+    for (int j = 0; j < rb; j++) {                                                                           \
+        acc[j][0] = i0 ? _mm512_loadu_ps(part[j]) : _mm512_setzero_ps();                                     \
+        acc[j][1] = i0 ? _mm512_loadu_ps(part[j] + 16) : _mm512_setzero_ps();                                \
+    }
+#define STORE_SUMS(acc, part, rb)                                                                            \
+    for (int j = 0; j < rb; j++) {                                                                           \
+        _mm512_storeu_ps(part[j], acc[j][0]);                                                                \
+        _mm512_storeu_ps(part[j] + 16, acc[j][1]);                                                           \
+    }
+
 #ifdef HAVE_F32
-static inline __attribute__((always_inline)) void block_f32(const float* w, const float* xr, float* yr, int64_t n,
-                                                            int64_t k, __mmask16 lo, __mmask16 hi, const int rb) {
+static inline __attribute__((always_inline)) void block_f32(const float* w, const float* xr, float (*part)[PANEL],
+                                                            int64_t k, int64_t i0, int64_t i1, const int rb) {
     __m512 acc[ROW_BLOCK][2];
-    for (int j = 0; j < rb; j++) acc[j][0] = acc[j][1] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < k; i++, w += PANEL) {
-        __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+    LOAD_SUMS(acc, part, i0, rb)
+    for (int64_t i = i0; i < i1; i++) {
+        _mm_prefetch((const char*)(w + (i + PREFETCH_K) * PANEL), _MM_HINT_T0);
+        _mm_prefetch((const char*)(w + (i + PREFETCH_K) * PANEL + 16), _MM_HINT_T0);
+        __m512 w0 = _mm512_loadu_ps(w + i * PANEL), w1 = _mm512_loadu_ps(w + i * PANEL + 16);
         for (int j = 0; j < rb; j++) {
             __m512 a = _mm512_set1_ps(xr[j * k + i]);
             acc[j][0] = _mm512_fmadd_ps(w0, a, acc[j][0]);
             acc[j][1] = _mm512_fmadd_ps(w1, a, acc[j][1]);
         }
     }
-    for (int j = 0; j < rb; j++) {
-        _mm512_mask_storeu_ps(yr + j * n, lo, acc[j][0]);
-        _mm512_mask_storeu_ps(yr + j * n + 16, hi, acc[j][1]);
-    }
+    STORE_SUMS(acc, part, rb)
+}
+
+static inline void store_f32(float* yr, const float* sums, __mmask16 lo, __mmask16 hi) {
+    _mm512_mask_storeu_ps(yr, lo, _mm512_loadu_ps(sums));
+    _mm512_mask_storeu_ps(yr + 16, hi, _mm512_loadu_ps(sums + 16));
 }
 
 DEFINE_LINEAR(f32, float)
 #endif
 
 #ifdef HAVE_BF16
-static inline __attribute__((always_inline)) void block_bf16(const uint16_t* w, const uint16_t* xr, uint16_t* yr,
-                                                             int64_t n, int64_t k, __mmask16 lo, __mmask16 hi,
+static inline __attribute__((always_inline)) void block_bf16(const uint16_t* w, const uint16_t* xr,
+                                                             float (*part)[PANEL], int64_t k, int64_t i0, int64_t i1,
                                                              const int rb) {
     __m512 acc[ROW_BLOCK][2];
-    for (int j = 0; j < rb; j++) acc[j][0] = acc[j][1] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < k; i += 2, w += 2 * PANEL) {
-        __m512bh w0 = (__m512bh)_mm512_loadu_si512(w), w1 = (__m512bh)_mm512_loadu_si512(w + PANEL);
+    LOAD_SUMS(acc, part, i0, rb)
+    for (int64_t i = i0; i < i1; i += 2) { /* pair row i / 2 of the panel: i * PANEL elements in */
+        _mm_prefetch((const char*)(w + (i + PREFETCH_K) * PANEL), _MM_HINT_T0);
+        _mm_prefetch((const char*)(w + (i + PREFETCH_K) * PANEL + 32), _MM_HINT_T0);
+        __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + i * PANEL), w1 = (__m512bh)_mm512_loadu_si512(w + i * PANEL + 32);
         for (int j = 0; j < rb; j++) {
             __m512bh a = (__m512bh)_mm512_set1_epi32(*(const int32_t*)(xr + j * k + i));
             acc[j][0] = _mm512_dpbf16_ps(acc[j][0], w0, a);
             acc[j][1] = _mm512_dpbf16_ps(acc[j][1], w1, a);
         }
     }
-    for (int j = 0; j < rb; j++) { /* round to nearest even, as every bf16 matmul does */
-        _mm256_mask_storeu_epi16(yr + j * n, lo, (__m256i)_mm512_cvtneps_pbh(acc[j][0]));
-        _mm256_mask_storeu_epi16(yr + j * n + 16, hi, (__m256i)_mm512_cvtneps_pbh(acc[j][1]));
-    }
+    STORE_SUMS(acc, part, rb)
+}
+
+static inline void store_bf16(uint16_t* yr, const float* sums, __mmask16 lo, __mmask16 hi) {
+    /* round to nearest even, as every bf16 matmul does */
+    _mm256_mask_storeu_epi16(yr, lo, (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(sums)));
+    _mm256_mask_storeu_epi16(yr + 16, hi, (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(sums + 16)));
 }
 
 DEFINE_LINEAR(bf16, uint16_t)
