@@ -215,6 +215,8 @@ static void amx_configure(int tail_rows) {
         _tile_zero(c0);                                                                                      \
         _tile_zero(c1);                                                                                      \
         for (int64_t i = 0; i < k; i += 32) {                                                                \
+            for (int l = 0; l < 32; l++) /* the 32 lines of this block's weights, PREFETCH_K k on */         \
+                _mm_prefetch((const char*)(w + (i + PREFETCH_K) * PANEL + 32 * l), _MM_HINT_T0);             \
             _tile_loadd(a, xr + i, 2 * k);                                                                   \
             _tile_loadd(6, w + i * PANEL, 4 * PANEL);                                                        \
             _tile_loadd(7, w + i * PANEL + 32, 4 * PANEL);                                                   \
