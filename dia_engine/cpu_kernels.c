@@ -209,7 +209,7 @@ static void amx_configure(int tail_rows) {
     _tile_loadconfig(&c);
 }
 
-/* Rows of x through one panel with tiles (c0, c1, a), then rounded to bf16 into y. */
+/* Rows of x through one panel on tiles (c0, c1, a), their fp32 sums stored into `sums`. */
 #define AMX_BLOCK(c0, c1, a)                                                                                 \
     do {                                                                                                     \
         _tile_zero(c0);                                                                                      \
