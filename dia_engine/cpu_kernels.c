@@ -239,11 +239,7 @@ static void panel_amx(const uint16_t* w, const uint16_t* x, uint16_t* y, int64_t
             AMX_BLOCK(0, 1, 2);
         else
             AMX_BLOCK(3, 4, 5);
-        for (int64_t j = 0; j < rb; j++) { /* round to nearest even, as every bf16 matmul does */
-            uint16_t* yr = y + (r0 + j) * n + n0;
-            _mm256_mask_storeu_epi16(yr, lo, (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(sums[j])));
-            _mm256_mask_storeu_epi16(yr + 16, hi, (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(sums[j] + 16)));
-        }
+        for (int64_t j = 0; j < rb; j++) store_bf16(y + (r0 + j) * n + n0, sums[j], lo, hi);
     }
 }
 

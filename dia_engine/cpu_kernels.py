@@ -4,8 +4,8 @@ A decode step is bound by how fast the weights stream from memory. oneDNN's few-
 70-80% of a plain sum's speed on the 2-core AVX-512 CPU we measure on; our linear kernel reads them at about
 the speed of the sum and keeps every row's bits independent of the row count. In bfloat16 on a CPU with AMX
 (Sapphire Rapids and later) the tile unit does the multiplying, so 16 rows (8 lines with their guidance rows)
-cost a step about what 2 do. Attention over every slot,
-RMSNorm, and RoPE with the cache write each take one call where torch needs many small operations.
+cost a step about what 2 do. Attention over every slot, RMSNorm, and RoPE with the cache write each take one
+call where torch needs many small operations.
 
 The library is compiled with the system C compiler for this very CPU (`-march=native`) the first time it is
 needed, and the library is cached (`DIA_STUDIO_CACHE`, else `~/.cache/dia-studio`). Without a compiler,
@@ -84,11 +84,12 @@ class NativeKernels:
             raise TypeError(f"input is {rows.dtype} but the weight is {packed.dtype}")
         rows = rows.contiguous()
         out = torch.empty(rows.shape[0], out_features, dtype=rows.dtype)
-        # ctypes releases the GIL for the call; the thread count follows torch's. The kernel is chosen by the
-        # dtype and K alone, so a layer takes the same path (and gives the same bits) for any row count.
+        # ctypes releases the GIL for the call; the thread count follows torch's. The AMX kernel declines (-1)
+        # a K it does not take; the choice rests on the dtype and K alone, so a layer takes the same path (and
+        # gives the same bits) for any row count.
         call = (packed.data_ptr(), rows.data_ptr(), out.data_ptr(), rows.shape[0], out_features, k,
                 torch.get_num_threads())
-        if not (self.amx and packed.dtype == torch.bfloat16 and k % 32 == 0 and self._amx(*call) == 0):
+        if not (self.amx and packed.dtype == torch.bfloat16 and self._amx(*call) == 0):
             self._fns[packed.dtype](*call)
         return out.reshape(*x.shape[:-1], out_features)
 

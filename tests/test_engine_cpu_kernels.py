@@ -66,17 +66,14 @@ def test_a_rows_bits_never_depend_on_the_other_rows(dtype, amx):
 
 
 @pytest.mark.skipif(not HAS_AMX, reason="no AMX here")
-def test_the_tile_unit_and_the_vector_kernel_agree_within_fp32_accumulation():
+def test_the_tile_unit_and_the_vector_kernel_agree_within_fp32_accumulation(monkeypatch):
     """Same products, summed in another grouping: equal after bf16 rounding but for a last-bit tie now and then."""
     n, k = 320, 512
     packed = cpu_kernels.pack(_weight(n, k, torch.bfloat16))
     x = torch.randn(16, k, generator=torch.Generator().manual_seed(3)).to(torch.bfloat16)
     tiles = NATIVE.linear(x, packed, n)
-    NATIVE.amx = False
-    try:
-        vectors = NATIVE.linear(x, packed, n)
-    finally:
-        NATIVE.amx = True
+    monkeypatch.setattr(NATIVE, "amx", False)
+    vectors = NATIVE.linear(x, packed, n)
     assert (tiles != vectors).float().mean() < 0.02
     torch.testing.assert_close(tiles.float(), vectors.float(), rtol=2**-7, atol=1e-2)
 
