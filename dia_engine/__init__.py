@@ -2,8 +2,10 @@
 
 from .engine import DiaEngine, combine_voices
 from .errors import AudioInputError, DiaEngineError, GenerationOutOfMemory, ModelLoadError
+from .info import ModelInfo
 from .text import text_byte_length
 from .types import (
+    DIA_DEFAULT_SAMPLING,
     FRAMES_PER_SECOND,
     HOP_LENGTH,
     NUM_CHANNELS,
@@ -16,7 +18,7 @@ from .types import (
 )
 
 __all__ = [
-    "AudioInputError", "DiaEngine", "DiaEngineError", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
-    "GenerationRequest", "GenerationResult", "HOP_LENGTH", "ModelLoadError", "NUM_CHANNELS", "Progress",
+    "AudioInputError", "DIA_DEFAULT_SAMPLING", "DiaEngine", "DiaEngineError", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
+    "GenerationRequest", "GenerationResult", "HOP_LENGTH", "ModelInfo", "ModelLoadError", "NUM_CHANNELS", "Progress",
     "SAMPLE_RATE", "SamplingParams", "VoicePrompt", "combine_voices", "text_byte_length",
 ]

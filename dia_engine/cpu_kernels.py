@@ -173,10 +173,14 @@ def load() -> NativeKernels | None:
     if os.environ.get("DIA_NATIVE_KERNELS", "1") == "0":
         return None
     try:
-        return NativeKernels(ctypes.CDLL(str(build(cache_dir()))))
+        kernels = NativeKernels(ctypes.CDLL(str(build(cache_dir()))))
     except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
         log.info("native CPU kernels unavailable, using oneDNN: %s", exc)
         return None
+    if not kernels.supports(torch.float32):  # built without AVX-512 (e.g. an AVX2-only CPU): nothing it can run
+        log.info("native CPU kernels need AVX-512; using oneDNN")
+        return None
+    return kernels
 
 
 def cache_dir() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -19,14 +20,16 @@ from .config import DiaConfig
 from .errors import DiaEngineError, GenerationOutOfMemory, ModelLoadError
 from .generation import GenerationLoop, ProgressFn, StopFn, draw_seed, estimate_max_tokens
 from .hub import resolve_source
+from .info import ModelInfo
 from .text import text_byte_length
-from .types import SAMPLE_RATE, GenerationRequest, GenerationResult, VoicePrompt
+from .types import DIA_DEFAULT_SAMPLING, FRAMES_PER_SECOND, SAMPLE_RATE, GenerationRequest, GenerationResult, VoicePrompt
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SLOTS = {"cuda": 16, "mps": 8, "cpu": 8}
 VOICE_CACHE_SIZE = 64
+DIA_SPEECH_CHARS_PER_SECOND = 15.0  # typical Dia 1.6B speaking rate (spoken characters per second)
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -123,6 +126,19 @@ class DiaEngine:
     def max_text_bytes(self) -> int:
         return self.config.encoder.text_length
 
+    @property
+    def info(self) -> ModelInfo:
+        """What the faces may know about the loaded model (see `dia_engine.info`)."""
+        return ModelInfo(
+            family="dia", variant="0626", model_id=self.model_id, sample_rate=SAMPLE_RATE,
+            frames_per_second=FRAMES_PER_SECOND, max_frames=self.config.decoder.audio_length,
+            text_limit=self.config.encoder.text_length, text_unit="bytes",
+            codebooks=self.config.decoder.num_channels, word_timestamps=False,
+            default_sampling=DIA_DEFAULT_SAMPLING,
+            sampling_fields=("cfg_scale", "temperature", "top_p", "cfg_filter_top_k"),
+            speech_chars_per_second=DIA_SPEECH_CHARS_PER_SECOND, measure_text=text_byte_length,
+        )
+
     # ------------------------------------------------------------------------------------------ voices
     def encode_voice(self, audio: str | Path | np.ndarray, transcript: str,
                      sample_rate: int | None = None) -> VoicePrompt:
@@ -150,13 +166,24 @@ class DiaEngine:
             return self.codec.decode(np.asarray(codes, dtype=np.int64))
 
     # -------------------------------------------------------------------------------------- generation
+    def resolve_requests(self, requests: Sequence[GenerationRequest]) -> list[GenerationRequest]:
+        """The requests with their sampling filled from the model's defaults (parameters it lacks refused)."""
+        info, resolved = self.info, []
+        for i, req in enumerate(requests):
+            if not isinstance(req, GenerationRequest):
+                raise TypeError(f"request {i} is a {type(req).__name__}, not a GenerationRequest")
+            try:
+                sampling = info.resolve_sampling(req.sampling)
+            except ValueError as exc:
+                raise ValueError(f"request {i}: {exc}") from None
+            resolved.append(dataclasses.replace(req, sampling=sampling))
+        return resolved
+
     def validate(self, requests: Sequence[GenerationRequest]) -> list[int]:
         """Check every request before any work; returns each request's decoder-step budget."""
         budgets = []
         audio_len, d = self.config.decoder.audio_length, self.config.max_delay
-        for i, req in enumerate(requests):
-            if not isinstance(req, GenerationRequest):
-                raise TypeError(f"request {i} is a {type(req).__name__}, not a GenerationRequest")
+        for i, req in enumerate(self.resolve_requests(requests)):
             if not req.text.strip():
                 raise ValueError(f"request {i}: the text is empty")
             n = text_byte_length(req.model_text())
@@ -183,7 +210,7 @@ class DiaEngine:
                  on_result: Callable[[int, GenerationResult], None] | None = None,
                  should_stop: StopFn | None = None) -> list[GenerationResult | None]:
         """Generate every request; results in request order, None for those cut short by `should_stop`."""
-        requests = list(requests)
+        requests = self.resolve_requests(requests)
         budgets = self.validate(requests)
         seeds = [draw_seed() if r.seed is None else int(r.seed) for r in requests]
         results: list[GenerationResult | None] = [None] * len(requests)

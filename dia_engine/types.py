@@ -14,25 +14,48 @@ FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH  # ~86.13
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How tokens are drawn. Defaults are the reference `Dia.generate` defaults."""
+    """How tokens are drawn. A field left None means the loaded model's default (`engine.info.default_sampling`).
 
-    cfg_scale: float = 3.0
-    temperature: float = 1.2  # 0 means greedy
-    top_p: float = 0.95
-    cfg_filter_top_k: int = 45
-    max_tokens: int | None = None  # decoder steps including prompt frames; None = estimate
+    Dia 1.6B reads cfg_scale, temperature, top_p, cfg_filter_top_k (defaults: the reference `Dia.generate`'s);
+    Dia2 reads cfg_scale, temperature and top_k for audio, text_temperature and text_top_k for its text stream,
+    and cfg_filter_top_k. Setting a field the loaded family does not read is refused (`ModelInfo.resolve_sampling`).
+    A temperature of 0 means greedy. `max_tokens` counts decoder steps including prompt frames; None = estimate.
+    """
+
+    cfg_scale: float | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    cfg_filter_top_k: int | None = None
+    max_tokens: int | None = None
+    top_k: int | None = None
+    text_temperature: float | None = None
+    text_top_k: int | None = None
+
+    FIELDS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k", "top_k", "text_temperature", "text_top_k")
 
     def __post_init__(self) -> None:
-        if not np.isfinite(self.cfg_scale) or self.cfg_scale < 0:
-            raise ValueError(f"cfg_scale must be a finite number >= 0, got {self.cfg_scale}")
-        if not np.isfinite(self.temperature) or self.temperature < 0:
-            raise ValueError(f"temperature must be a finite number >= 0, got {self.temperature}")
-        if not (0 < self.top_p <= 1):
+        for name in ("cfg_scale", "temperature", "text_temperature"):
+            value = getattr(self, name)
+            if value is not None and (not np.isfinite(value) or value < 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if self.top_p is not None and not (0 < self.top_p <= 1):
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if int(self.cfg_filter_top_k) != self.cfg_filter_top_k or self.cfg_filter_top_k < 1:
-            raise ValueError(f"cfg_filter_top_k must be an integer >= 1, got {self.cfg_filter_top_k}")
+        for name in ("cfg_filter_top_k", "top_k", "text_top_k"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1, got {value}")
         if self.max_tokens is not None and (int(self.max_tokens) != self.max_tokens or self.max_tokens < 1):
             raise ValueError(f"max_tokens must be an integer >= 1 or None, got {self.max_tokens}")
+
+    def filled_from(self, defaults: "SamplingParams") -> "SamplingParams":
+        """These values, with every None sampling field taken from `defaults` (max_tokens stays as it is)."""
+        values = {name: getattr(defaults, name) if getattr(self, name) is None else getattr(self, name)
+                  for name in self.FIELDS}
+        return SamplingParams(max_tokens=self.max_tokens, **values)
+
+
+# The reference `Dia.generate` defaults (Dia 1.6B, both releases).
+DIA_DEFAULT_SAMPLING = SamplingParams(cfg_scale=3.0, temperature=1.2, top_p=0.95, cfg_filter_top_k=45)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,14 +99,16 @@ class GenerationRequest:
 
 @dataclass(frozen=True, eq=False)
 class GenerationResult:
-    codes: np.ndarray  # int64 [T, 9], delay reverted, prompt excluded
+    codes: np.ndarray  # int64 [T, codebooks], delay reverted, prompt excluded
     audio: np.ndarray | None  # float32 mono at `sample_rate`, None without a codec
     sample_rate: int
     seed: int
+    frames_per_second: float = FRAMES_PER_SECOND
+    words: tuple[tuple[str, float], ...] | None = None  # Dia2: (word, start s); Dia 1.6B: None
 
     @property
     def duration(self) -> float:
-        return len(self.codes) / FRAMES_PER_SECOND
+        return len(self.codes) / self.frames_per_second
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dia_engine import SamplingParams
+from dia_engine import DIA_DEFAULT_SAMPLING, SamplingParams
 
 from .tempo import MAX_SPEED, MIN_SPEED
 
-DEFAULTS = SamplingParams()
+DEFAULTS = DIA_DEFAULT_SAMPLING
 MAX_INPUT_CHARS = 4096  # OpenAI's limit; the model's own byte limit is checked against the engine
 MAX_SEED = 2**63 - 1
 
