@@ -19,6 +19,7 @@ from .codec import Codec
 from .config import DiaConfig
 from .errors import DiaEngineError, GenerationOutOfMemory, ModelLoadError
 from .generation import GenerationLoop, ProgressFn, StopFn, draw_seed, estimate_max_tokens
+from .family import DIA2, detect_family, read_config
 from .hub import resolve_source
 from .info import ModelInfo
 from .text import text_byte_length
@@ -96,6 +97,11 @@ class DiaEngine:
         if batch_slots is not None and batch_slots < 1:
             raise ModelLoadError("batch_slots must be at least 1")
         folder = resolve_source(source, cache_dir)
+        raw = read_config(folder / "config.json")
+        if detect_family(raw, str(folder / "config.json")) == DIA2:  # Dia2 has its own engine, same surface
+            from .dia2.engine import Dia2Engine
+
+            return Dia2Engine.load(folder, raw, str(source), dev, dt, codec, batch_slots, compile, cache_dir)
         cfg = DiaConfig.from_file(folder / "config.json")
         if dev.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True  # as the reference does: fp32 matmuls in TF32
