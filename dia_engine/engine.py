@@ -54,7 +54,13 @@ def resolve_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
 
 
 def combine_voices(first: VoicePrompt, second: VoicePrompt) -> VoicePrompt:
-    """One prompt from two speakers' clips: first clip then second, transcripts joined with a space."""
+    """One prompt from two speakers' clips: first clip then second, transcripts joined with a space.
+
+    Dia2 prompts (`VoicePrompt.clips`) become one prompt of speaker 1's clip then speaker 2's."""
+    if first.clips or second.clips:
+        if not (first.clips and second.clips) or len(first.clips) + len(second.clips) > 2:
+            raise ValueError("combine two one-clip Dia2 voice prompts (speaker 1, then speaker 2)")
+        return VoicePrompt.from_clips(*first.clips, *second.clips, keep_audio=first.keep_audio)
     parts = [v.codes for v in (first, second) if v.codes is not None and len(v.codes)]
     codes = np.concatenate(parts) if parts else None
     transcript = " ".join(t for t in (first.transcript.strip(), second.transcript.strip()) if t)
@@ -192,6 +198,10 @@ class DiaEngine:
         for i, req in enumerate(self.resolve_requests(requests)):
             if not req.text.strip():
                 raise ValueError(f"request {i}: the text is empty")
+            if req.sampling.initial_padding is not None:
+                raise ValueError(f"request {i}: Dia 1.6B has no initial_padding (a Dia2 parameter)")
+            if req.voice is not None and req.voice.clips:
+                raise ValueError(f"request {i}: this voice prompt holds Dia2 (Mimi) clips; Dia 1.6B needs DAC codes")
             n = text_byte_length(req.model_text())
             if n > self.max_text_bytes:
                 raise ValueError(

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..model import Linear
+from ..model import Linear, single_query_attention
 
 ACTIVATION_FNS = {"silu": F.silu, "swish": F.silu, "swiglu": F.silu, "gelu": F.gelu, "geglu": F.gelu,
                   "relu": F.relu, "linear": lambda x: x}
@@ -92,13 +92,13 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_lengths: list[
     `key_lengths` (one per slot of 2 rows): each slot attends over its own first n keys, slot by slot, so a
     row's arithmetic never depends on the other slots (CPU). Otherwise `mask` [R, 1, 1, L] selects the
     written keys of every row at once, with shapes that never change (CUDA graphs, torch.compile)."""
-    gqa = q.shape[1] != k.shape[1]
     if key_lengths is None:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0, enable_gqa=gqa)
+        if q.device.type == "cpu":  # SDPA's CPU kernel costs ~20 ms a call for one query on a busy CPU
+            return single_query_attention(q, k, v, mask)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0, enable_gqa=q.shape[1] != k.shape[1])
     out = torch.zeros_like(q)
     for s, n in enumerate(key_lengths):
         if n:
             rows = slice(2 * s, 2 * s + 2)
-            out[rows] = F.scaled_dot_product_attention(q[rows], k[rows, :, :n], v[rows, :, :n], scale=1.0,
-                                                       enable_gqa=gqa)
+            out[rows] = single_query_attention(q[rows], k[rows, :, :n], v[rows, :, :n])
     return out
