@@ -13,6 +13,10 @@ WEIGHT_PATTERNS = (
     ["config.json", "model.safetensors"],
     ["config.json", "dia-v1.pth"],
 )
+# Dia2 reads its own tokenizer: its small files come along with whichever weights pattern matches.
+TOKENIZER_PATTERNS = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+                      "merges.txt", "added_tokens.json"]
+WEIGHT_PATTERNS = tuple(patterns + TOKENIZER_PATTERNS for patterns in WEIGHT_PATTERNS)
 
 
 def _looks_like_repo_id(source: str) -> bool:

@@ -22,7 +22,7 @@ class _Reader:
 
     def __init__(self, raw: Any, where: str, source: str):
         if not isinstance(raw, dict):
-            raise ModelLoadError(f"{source}: '{where}' must be a JSON object")
+            raise ModelLoadError(f"{source}: '{where or 'config'}' must be a JSON object")
         self.raw, self.where, self.source = raw, where, source
 
     def _fail(self, key: str, why: str) -> ModelLoadError:
@@ -65,9 +65,10 @@ class _Reader:
         return str(value[0]).lower(), str(value[1]).lower()
 
     def block(self, key: str) -> "_Reader":
+        where = f"{self.where}.{key}" if self.where else key
         if key not in self.raw:
-            raise ModelLoadError(f"{self.source}: config block '{self.where}.{key}' is missing")
-        return _Reader(self.raw[key], f"{self.where}.{key}", self.source)
+            raise ModelLoadError(f"{self.source}: config block '{where}' is missing")
+        return _Reader(self.raw[key], where, self.source)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class Dia2Config:
 
     @classmethod
     def from_dict(cls, raw: Any, source: str = "config.json") -> "Dia2Config":
-        root = _Reader(raw, "config", source)
+        root = _Reader(raw, "", source)
         data, model = root.block("data"), root.block("model")
         if "runtime" not in raw:
             raise ModelLoadError(f"{source}: config block 'runtime' is missing (Dia2 configs have one)")
