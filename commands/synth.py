@@ -1,4 +1,5 @@
-"""`main.py synth TEXT --out FILE.wav`: one line of dialogue to a 44.1 kHz mono WAV."""
+"""`main.py synth TEXT --out FILE.wav`: one line of dialogue to a mono WAV at the model's rate
+(44.1 kHz Dia 1.6B, 24 kHz Dia2)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import add_engine_options, add_sampling_options, fail, load_engine, sampling_from_args
+from .common import (add_dia2_sampling_options, add_engine_options, add_sampling_options, fail, load_engine,
+                     sampling_from_args)
 
 
 def add_parser(sub) -> None:
@@ -15,9 +17,11 @@ def add_parser(sub) -> None:
     p.add_argument("text", help="speaker-tagged text; start with [S1]")
     p.add_argument("--out", required=True, help="output WAV file")
     p.add_argument("--voice", help="reference clip for the voice (any format libsndfile reads)")
-    p.add_argument("--voice-transcript", help="what is said in the reference clip (required with --voice)")
+    p.add_argument("--voice-transcript", help="what is said in the reference clip (required with --voice; Dia2 "
+                   "places its words with approximate timings)")
     add_engine_options(p)
     add_sampling_options(p)
+    add_dia2_sampling_options(p)
     p.set_defaults(func=run)
 
 
@@ -41,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         engine = load_engine(args)
         voice = engine.encode_voice(args.voice, args.voice_transcript) if args.voice else None
         request = GenerationRequest(text=text, seed=args.seed, sampling=sampling, voice=voice)
+        engine.resolve_requests([request])  # options the model lacks are refused before any work
         engine.validate([request])
         print("generating…", file=sys.stderr, flush=True)
         (result,) = engine.generate([request], on_progress=_print_progress)
