@@ -82,3 +82,17 @@ def test_bos_codes_are_kept_and_decoded_as_silence(dia2_engine):
     audio = dia2_engine.decode(codes)
     frame = int(np.flatnonzero(codes[:, 0] == 64)[0])
     assert not audio[frame * 1920:(frame + 1) * 1920].any() and np.abs(audio).max() > 0
+
+
+def test_static_graph_path_gives_the_eager_codes(one_thread):
+    """compile=True: fixed slots, masked full-length cache and static step buffers (the CUDA-graph path,
+    run here without the capture) give every case's exact codes, alone and batched."""
+    from dia_engine import DiaEngine
+
+    engine = DiaEngine.from_pretrained(str(DIA2_TINY), device="cpu", dtype="float32", codec=str(DIA2_TINY / "mimi"),
+                                       compile=True, batch_slots=2)
+    assert not engine.per_slot_attention
+    cases = [CASES["cases"][NAMES.index(n)] for n in ("prefix_s1_s2", "starts_with_s2")]
+    _check(cases[0], engine.generate([request(engine, cases[0])])[0])
+    for case, result in zip(cases, engine.generate([request(engine, c) for c in cases])):
+        _check(case, result)

@@ -66,6 +66,8 @@ class Dia2Engine:
         self._device = device
         self.model_id = model_id
         self.batch_slots = batch_slots or DEFAULT_SLOTS.get(device.type, 8)
+        # compile: the decoder step on static shapes, replayed as a CUDA graph on CUDA (see `static_step`);
+        # the slot count then never changes, so no line's arithmetic depends on its company.
         self.compile = compile
         self.per_slot_attention = device.type == "cpu" and not compile
         if self.per_slot_attention:  # repacked weights: faster, and rows' bits independent of the row count
@@ -249,7 +251,8 @@ class Dia2Engine:
         return LineInput(index, seed, entries, plan, keep, req.sampling, limit)
 
     def _loop(self, slots: int) -> Dia2Loop:
-        return Dia2Loop(self.model, self.config, self._device, slots, self.tokenizer.text_bos, self.per_slot_attention)
+        return Dia2Loop(self.model, self.config, self._device, slots, self.tokenizer.text_bos, self.per_slot_attention,
+                        static=self.compile)
 
     def _slots(self, lines: int) -> int:
         """The slot count: follows the number of lines only where rows are known independent of it."""

@@ -28,6 +28,7 @@ from .prefix import PrefixPlan
 from .sampling import SlotParams, choose
 from .script import Entry
 from .state_machine import StateMachine, WordState
+from .static_step import StaticStep
 
 DEFAULT_INITIAL_PADDING = 2
 
@@ -75,13 +76,15 @@ class LineOutput:
 
 class Dia2Loop:
     def __init__(self, model: Dia2Model, cfg: Dia2Config, device: torch.device, slots: int, text_bos: int,
-                 per_slot_attention: bool, step_fn: Callable | None = None):
+                 per_slot_attention: bool, static: bool = False):
+        """`static`: the decoder step on static buffers, a CUDA graph on CUDA (`static_step`), else eager."""
         self.model, self.cfg, self.device, self.slots = model, cfg, device, slots
         self.text_bos = text_bos
-        self.per_slot_attention = per_slot_attention
-        self.step_fn = step_fn or model.decoder_step
+        self.per_slot_attention = per_slot_attention and not static
         self.machine = StateMachine(cfg.text_new_word_id, cfg.text_pad_id, cfg.second_stream_ahead)
         self.cache_len = cfg.max_context_steps + 1  # with a prefix, position P - 1 is run twice
+        self.step_fn = (StaticStep(model, 2 * slots, self.cache_len, device, use_graph=True) if static
+                        else model.decoder_step)
         self.delays = np.array(cfg.delays)
 
     # ------------------------------------------------------------------------------------------ the loop
