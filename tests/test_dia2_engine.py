@@ -9,7 +9,7 @@ from dia_engine.dia2.prefix import approximate_words
 from dia_engine.dia2.script import words_to_entries
 from dia_engine.types import VoiceClip
 
-from dia2_cases import CASES, DIA2_TINY, clip_prompt
+from dia2_cases import DIA2_TINY, clip_prompt
 
 SAMPLED = SamplingParams(temperature=0.8, text_temperature=0.6, cfg_scale=2.0)
 LINE = "[S1] Hello there. [S2] Fine, thanks!"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -209,7 +210,7 @@ class Dia2Engine:
         """Generate every request; results in request order, None for those cut short by `should_stop`."""
         requests = self.resolve_requests(requests)
         limits = self.validate(requests)
-        seeds = [int(torch.randint(0, 2**31, (1,)).item()) if r.seed is None else int(r.seed) for r in requests]
+        seeds = [secrets.randbelow(2**31) if r.seed is None else int(r.seed) for r in requests]
         lines = [self._line(i, r, seeds[i], limits[i]) for i, r in enumerate(requests)]
         results: list[GenerationResult | None] = [None] * len(requests)
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..types import GenerationRequest, Progress
+from ..types import Progress, SamplingParams
 from .config import FRAMES_PER_SECOND, MAX_PADDING, Dia2Config
 from .model import Dia2Model
 from .prefix import PrefixPlan
@@ -42,7 +42,7 @@ class LineInput:
     entries: list[Entry]
     plan: PrefixPlan | None
     keep_prefix_audio: bool
-    sampling: object  # SamplingParams, every field set
+    sampling: SamplingParams  # every field set
     max_steps: int  # positions (prefix included) the line may reach
 
 
