@@ -94,9 +94,11 @@ class DiaEngine:
     def from_pretrained(cls, source: str | Path = "nari-labs/Dia-1.6B-0626", *, device: str | None = None,
                         dtype: str | None = None, codec: str | Path | None = "auto", batch_slots: int | None = None,
                         compile: bool = False, cache_dir: str | None = None) -> "DiaEngine":
-        """Load a Dia checkpoint (local folder or hub repo id) and optionally the DAC codec.
+        """Load a Dia checkpoint (local folder or hub repo id) and optionally its codec.
 
-        Raises ModelLoadError with one readable message for every bad source.
+        The family comes from config.json: a Dia2 checkpoint gives a `dia2.Dia2Engine` (same surface, Mimi
+        codec); codec "auto" is then kyutai/mimi. Raises ModelLoadError with one readable message for every
+        bad source.
         """
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev)
