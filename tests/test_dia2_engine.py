@@ -12,7 +12,7 @@ from dia_engine.types import VoiceClip
 from dia2_cases import DIA2_TINY, clip_prompt
 
 SAMPLED = SamplingParams(temperature=0.8, text_temperature=0.6, cfg_scale=2.0)
-LINE = "[S1] Hello there. [S2] Fine, thanks!"
+LINE = "[S1] Hi there. [S2] Yes."
 
 
 def test_info_describes_dia2(dia2_engine):
@@ -65,7 +65,7 @@ def test_seeds_reproduce_takes_alone_and_in_any_company(dia2_engine):
     other = _take(dia2_engine, 8)
     assert first.seed == 7 and np.array_equal(first.codes, again.codes) and first.words == again.words
     assert not (first.codes.shape == other.codes.shape and np.array_equal(first.codes, other.codes))
-    company = [GenerationRequest("[S2] Something else entirely, and longer too.", seed=3, sampling=SAMPLED),
+    company = [GenerationRequest("[S2] Something else, longer.", seed=3, sampling=SAMPLED),
                GenerationRequest("[S1] Greedy.", seed=1, sampling=SamplingParams(temperature=0, text_temperature=0))]
     mixed = _take(dia2_engine, 7, others=company)
     assert np.array_equal(mixed.codes, first.codes) and mixed.words == first.words
