@@ -96,6 +96,8 @@ class Dia2Loop:
         dep_cache = self.model.depformer.new_cache(rows, dev, self.model.dtype)
         queue, jobs = deque(lines), [None] * self.slots
         while True:
+            if should_stop is not None and should_stop():  # before a warm-up as well as before a step
+                return
             for s in range(self.slots):
                 if jobs[s] is None and queue:
                     jobs[s] = self._start(queue.popleft(), [(k[2 * s:2 * s + 2], v[2 * s:2 * s + 2]) for k, v in cache])
@@ -104,8 +106,6 @@ class Dia2Loop:
                         jobs[s] = None
             active = [s for s, job in enumerate(jobs) if job is not None]
             if not active:
-                return
-            if should_stop is not None and should_stop():
                 return
             self._step(jobs, cache, dep_cache)
             for s in active:
@@ -221,7 +221,7 @@ class Dia2Loop:
             if job is None:
                 continue
             t = job.step
-            job.buffer[t + 1] = frame[s]
+            job.buffer[t + 1] = frame[s]  # aligned frame job.final_frame() is now complete (a streaming hook's cue)
             job.last_step, job.step = t, t + 1
             job.cache_len += 1
             if job.end_cutoff is None and job.state.end_step is not None:
