@@ -130,7 +130,7 @@ class DiaEngine:
     def info(self) -> ModelInfo:
         """What the faces may know about the loaded model (see `dia_engine.info`)."""
         return ModelInfo(
-            family="dia", variant="0626", model_id=self.model_id, sample_rate=SAMPLE_RATE,
+            family="dia", variant=self.config.variant, model_id=self.model_id, sample_rate=SAMPLE_RATE,
             frames_per_second=FRAMES_PER_SECOND, max_frames=self.config.decoder.audio_length,
             text_limit=self.config.encoder.text_length, text_unit="bytes",
             codebooks=self.config.decoder.num_channels, word_timestamps=False,
