@@ -42,6 +42,8 @@ def select_tokens(
     logits[..., pad:] = NEG_INF  # PAD, BOS and the unused slot are never sampled
     logits[:, 1:, eos:] = NEG_INF  # only channel 0 may end the speech
     greedy = logits.argmax(-1)
+    if not bool((temperature > 0).any()):
+        return greedy  # an all-greedy step skips the sampling work (the result is the same)
 
     scaled = logits / temperature.clamp_min(1e-6).view(-1, 1, 1)
     # EOS rule: EOS is allowed only when it is the single most likely token, and then it is certain.
@@ -73,6 +75,8 @@ def select_tokens_v01(
     guided[:, 1:, eos:] = NEG_INF  # only channel 0 may end the speech
     guided[:, 0, eos] *= torch.tensor(0.8, dtype=guided.dtype)
     greedy = guided.argmax(-1)
+    if not bool((temperature > 0).any()):
+        return greedy
 
     scaled = guided / temperature.clamp_min(1e-6).view(-1, 1, 1)
     eos_not_first = scaled.argmax(-1) != eos
