@@ -217,3 +217,5 @@ def test_limits_are_the_rounded_ones_and_no_max_tokens_means_the_audio_length(en
         engine.validate([GenerationRequest("[S1] " + "a" * 255)])
     with pytest.raises(ValueError, match="max_tokens 129 exceeds the model's audio length 128"):
         engine.validate([GenerationRequest("[S1] Hi.", sampling=SamplingParams(max_tokens=129))])
+
+
