@@ -201,7 +201,7 @@ class LineInspector(QWidget):
         self._fill_takes(line)
         self._load_active_waveform(line, parsed.speaker)
         self.seed_spin.blockSignals(True)
-        self.seed_spin.setValue(line.seed if line.seed is not None else 0)
+        self.seed_spin.setValue(self._shown_seed(line))
         self.seed_spin.blockSignals(False)
         self.pin_button.blockSignals(True)
         self.pin_button.setChecked(line.pinned)
@@ -306,8 +306,16 @@ class LineInspector(QWidget):
             return
         seed = self.seed_spin.value()
         line = self.session.project.line(self.line_id)
-        if seed != line.seed:
+        if seed != self._shown_seed(line):
             self.session.set_seed(self.line_id, seed, pin=True)  # typing a seed means "use this one"
+
+    @staticmethod
+    def _shown_seed(line) -> int:
+        """The pinned seed of a pinned line; else the seed of the take heard (the line's own seed is separate)."""
+        active = line.take(line.active_take)
+        if (line.pinned or active is None) and line.seed is not None:
+            return line.seed
+        return active.seed if active is not None else 0
 
     def _override_toggled(self, checked: bool) -> None:
         if self.line_id is not None:  # starts from the project's values: the line stays done until one changes

@@ -43,6 +43,7 @@ class Placement:
 class Timeline:
     sample_rate: int
     placements: list[Placement]
+    warnings: list[str] = field(default_factory=list)  # takes left out (damaged, unreadable), named with their file
 
     @property
     def length(self) -> int:

@@ -77,7 +77,8 @@ def test_editing_a_line_keeps_its_takes_and_a_new_take_becomes_active(project):
     assert project.line("L2").takes == [first]
     second = take(project, "L2", seed=22, value=0.2)
     line = project.line("L2")
-    assert [t.id for t in line.takes] == ["L2-1", "L2-2"] and line.active_take == "L2-2" and line.seed == 22
+    assert [t.id for t in line.takes] == ["L2-1", "L2-2"] and line.active_take == "L2-2" and line.seed is None
+    assert line.takes[-1].seed == 22  # the take has its seed; the line's (pinned) seed is the user's alone
     assert (project.folder / first.file).is_file() and (project.folder / second.file).is_file()
     project.set_active_take("L2", "L2-1")
     assert project.status("L2") is LineStatus.STALE  # the old take was made from the old text
