@@ -24,7 +24,7 @@ class ExportDialog(QDialog):
     exported = Signal(object)  # ExportResult
     _done = Signal(object, str)  # result or None, error
 
-    def __init__(self, project, defaults, parent: QWidget | None = None):
+    def __init__(self, project, defaults, parent: QWidget | None = None, folder: Path | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export episode")
         self.project = project
@@ -34,7 +34,8 @@ class ExportDialog(QDialog):
         self._done.connect(self._finished)
         doc_export = project.doc.export
 
-        self.path_edit = QLineEdit(str(project.folder / "export" / f"{project.doc.name or 'episode'}.{defaults.format}"))
+        folder = Path(folder) if folder is not None else project.folder / "export"
+        self.path_edit = QLineEdit(str(folder / f"{project.doc.name or 'episode'}.{defaults.format}"))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()

@@ -23,7 +23,7 @@ from gui.line_state import LineState, LineView
 from gui.playback import Player
 from gui.sampling_form import ProjectSamplingDialog
 from gui.script_editor import ScriptEditor
-from gui.session import ProjectSession
+from gui.session import ProjectSession, default_export_folder, discard_scratch_folder
 from gui.settings import AppSettings, EngineSettings
 from gui.settings_dialog import SettingsDialog
 from gui.speakers_panel import SpeakersPanel
@@ -156,9 +156,9 @@ class MainWindow(QMainWindow):
                                        "Export the episode")
         self.act_settings = self._action("Se&ttings…", self.edit_settings, "Ctrl+,", tip="Model, device, defaults")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_undo = self._action("&Undo", lambda: self.session and self.session.undo_stack.undo(),
+        self.act_undo = self._action("&Undo", lambda: self.session and self.session.undo(),
                                      QKeySequence.StandardKey.Undo)
-        self.act_redo = self._action("&Redo", lambda: self.session and self.session.undo_stack.redo(),
+        self.act_redo = self._action("&Redo", lambda: self.session and self.session.redo(),
                                      [QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
         self.act_sampling = self._action("Project &Sampling…", self.edit_sampling,
                                          tip="Sampling parameters of every line")
@@ -391,6 +391,7 @@ class MainWindow(QMainWindow):
         session.timelineChanged.connect(self._timeline_changed)
         session.speakersChanged.connect(self._project_changed)
         session.dirtyChanged.connect(self._update_title)
+        session.saveFailed.connect(lambda message: self.statusBar().showMessage(f"Autosave failed: {message}", 10000))
 
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
@@ -464,10 +465,12 @@ class MainWindow(QMainWindow):
                     return False
                 if answer == QMessageBox.StandardButton.Save and not self.save_as():
                     return False
-            if session.untitled:  # discarded (or empty): the scratch folder goes
-                shutil.rmtree(session.folder, ignore_errors=True)
+            session.close()
+            if session.untitled:  # discarded (or empty): the project goes, anything exported into it stays
+                discard_scratch_folder(session.folder)
         else:
             self._save_quietly()
+            session.close()
         self.session = None
         for signal in (session.linesChanged, session.lineChanged, session.timelineChanged, session.speakersChanged,
                        session.dirtyChanged, session.undo_stack.indexChanged):
@@ -517,6 +520,7 @@ class MainWindow(QMainWindow):
         old = session.folder
         try:
             session.project.doc.name = target.name
+            session.flush_saves()
             session.save()
             shutil.copytree(old, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*.tmp"))
         except (ProjectError, OSError) as e:
@@ -524,7 +528,7 @@ class MainWindow(QMainWindow):
             return False
         session.project.folder = target
         if session.untitled:
-            shutil.rmtree(old, ignore_errors=True)
+            discard_scratch_folder(old)
         session.untitled = False
         self.settings.add_recent_project(str(target))
         self.settings.mark_session_open(str(target))
@@ -537,7 +541,7 @@ class MainWindow(QMainWindow):
         """Timer: write the project if anything changed (takes are saved the moment they arrive)."""
         if self.session is not None and (self.session.dirty or self._sync_timer.isActive()):
             self.sync_script()
-            self._save_quietly()
+            self.session.save_soon()  # off the UI thread; failures arrive as saveFailed
 
     def _save_quietly(self) -> None:
         try:
@@ -791,9 +795,7 @@ class MainWindow(QMainWindow):
                                       f"Delete {others} other take(s) of {line_id} and their audio files? "
                                       "This cannot be undone.")
         if answer == QMessageBox.StandardButton.Yes:
-            removed = self.session.project.keep_only_active([line_id])
-            self.session.undo_stack.clear()  # earlier take choices may point at deleted takes
-            self.session.lineChanged.emit(line_id)
+            removed = self.session.keep_only_active([line_id])
             self.statusBar().showMessage(f"Deleted {removed} take(s) of {line_id}.", 4000)
 
     def edit_sampling(self) -> None:
@@ -934,7 +936,8 @@ class MainWindow(QMainWindow):
             return
         from gui.export_dialog import ExportDialog  # export pulls in scipy: not needed at start-up
 
-        dialog = ExportDialog(self.session.project, self.settings.export(), self)
+        dialog = ExportDialog(self.session.project, self.settings.export(), self,
+                              folder=default_export_folder(self.session.project, self.session.untitled))
         dialog.exec()
 
     def edit_settings(self) -> None:

@@ -113,6 +113,7 @@ class ExportSettings(_Model):
     bit_depth: Literal["16", "24", "float"] = "24"
     stems: bool = False
     subtitles: bool = False
+    last_folder: str | None = None  # where this project was last exported to (an absolute path, outside it)
 
 
 def _default_speakers() -> dict[str, Speaker]:

@@ -465,4 +465,6 @@ class Project:
             raise ProjectError("a complete render was asked for, but " + "; ".join(timeline.warnings))
         result = export_timeline(timeline, Path(out), options)
         result.warnings[:0] = timeline.warnings
+        with self.lock:
+            self.doc.export.last_folder = str(Path(out).resolve().parent)
         return result
