@@ -356,6 +356,7 @@ class TimelinePanel(QWidget):
         layout.addWidget(self.scroll, 1)
         self.view.gapDragged.connect(lambda line_id, gap: self.gapChanged.emit(line_id, float(gap)))
         self._line = None
+        self._shown = (0.0, 0.0)
         self.show_line(None)
 
     def set_snapshot(self, snap: MixSnapshot | None) -> None:
@@ -370,7 +371,12 @@ class TimelinePanel(QWidget):
         self.duration_label.setText(f"{int(d // 60)}:{d % 60:04.1f}")
 
     def show_line(self, line) -> None:
-        """Show the options of a project line (or none) in the header."""
+        """Show the options of a project line (or none) in the header. A value typed for the line shown before
+        and not yet committed is committed to that line first."""
+        if self._line is not None and (line is None or line.id != self._line.id):
+            self._gap_edited()
+            self._gain_edited()
+        same = line is not None and self._line is not None and line.id == self._line.id
         self._line = line
         for w in (self.gap_spin, self.gain_spin, self.trim_box):
             w.setEnabled(line is not None)
@@ -381,9 +387,16 @@ class TimelinePanel(QWidget):
             self.selection_label.setText(f"{line.id}:")
             clip = self.view.snapshot.clip_for(line.id) if self.view.snapshot else None
             gap = line.gap_ms if line.gap_ms is not None else (clip.gap_ms if clip else 0.0)
-            self.gap_spin.setValue(gap)
-            self.gain_spin.setValue(line.gain_db)
+            if not (same and self.gap_spin.hasFocus()):  # a refresh does not overwrite what is being typed
+                self.gap_spin.setValue(gap)
+            if not (same and self.gain_spin.hasFocus()):
+                self.gain_spin.setValue(line.gain_db)
             self.trim_box.setChecked(line.trim_silence)
+        # What the fields show now: an edit is a value that differs from these, for the line shown. (A field
+        # that loses focus reports editingFinished even when nothing was typed, possibly after the selection
+        # moved to another line: that must not write anything.)
+        self._shown = ((round(float(gap), self.gap_spin.decimals()), round(float(line.gain_db), self.gain_spin.decimals()))
+                       if line is not None else (0.0, 0.0))
         for w in (self.gap_spin, self.gain_spin, self.trim_box):
             w.blockSignals(False)
         self.view.select(line.id if line is not None else None)
@@ -401,12 +414,16 @@ class TimelinePanel(QWidget):
         self.scroll.ensureVisible(int(self.view.x_of(seconds)), 10, 60, 0)
 
     def _gap_edited(self) -> None:
-        if self._line is not None:
-            self.gapChanged.emit(self._line.id, float(self.gap_spin.value()))
+        value = float(self.gap_spin.value())
+        if self._line is not None and value != self._shown[0]:
+            self._shown = (value, self._shown[1])
+            self.gapChanged.emit(self._line.id, value)
 
     def _gain_edited(self) -> None:
-        if self._line is not None:
-            self.gainChanged.emit(self._line.id, float(self.gain_spin.value()))
+        value = float(self.gain_spin.value())
+        if self._line is not None and value != self._shown[1]:
+            self._shown = (self._shown[0], value)
+            self.gainChanged.emit(self._line.id, value)
 
     def _trim_toggled(self, checked: bool) -> None:
         if self._line is not None:

@@ -36,7 +36,7 @@ from .script import Script, ScriptLine, parse_script
 from .store import ProjectError
 from .takes import (LineStatus, TakeMissingError, delete_take_files, line_status, load_take_audio, next_take_name,
                     take_problem, take_rate, unrecorded_takes, write_take_files)
-from .timeline import ClipSpec, IncompleteProjectError, Timeline, arrange
+from .timeline import ClipSpec, IncompleteProjectError, Timeline, arrange, trim_span
 from .voices import import_clip, prompt_transcript, voices_fingerprint
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,16 @@ class _Placed:
     info: dict
 
 
+class _TakeLoader:
+    """Reads a take's samples when the mix needs them (at the timeline's rate); unreadable: TakeMissingError."""
+
+    def __init__(self, folder: Path, take: Take, rate: int, to_rate: int) -> None:
+        self.folder, self.take, self.rate, self.to_rate = folder, take, rate, to_rate
+
+    def __call__(self) -> np.ndarray:
+        return resample(load_take_audio(self.folder, self.take), self.rate, self.to_rate)
+
+
 class Project:
     def __init__(self, folder: Path, doc: ProjectFile) -> None:
         self.folder = Path(folder)
@@ -64,6 +74,7 @@ class Project:
         self._write_lock = threading.Lock()  # one `project.json` write at a time, the newest state last
         self._saves_started = 0
         self._saves_written = 0
+        self._spans: dict[tuple, tuple[int, int]] = {}  # kept span of each take, by file and trim
         self._script: Script | None = None
         self._sync_lines()
 
@@ -407,24 +418,30 @@ class Project:
             raise IncompleteProjectError(f"line{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                                          "of the script have no take yet: generate them first")
         clips, warnings, rate = [], [], None
-        for item in placed:  # the slow part, outside the lock
+        for item in placed:  # headers only, outside the lock: the audio is read when the mix is rendered
             problem = take_problem(folder, item.take)
-            try:
-                if problem is not None:
-                    raise TakeMissingError(problem)
-                take_rate_hz = take_rate(folder, item.take)
-                audio = load_take_audio(folder, item.take)
-            except (TakeMissingError, OSError, RuntimeError) as error:
+            if problem is not None:
                 warnings.append(f"line {item.info['manifest']['line']} ({item.line_id}) was left out: take "
-                                f"{item.take.id} cannot be used: {problem or error}")
+                                f"{item.take.id} cannot be used: {problem}")
                 continue
-            rate = rate or take_rate_hz
-            clips.append(ClipSpec(item.line_id, resample(audio, take_rate_hz, rate), gap_ms=item.gap_ms,
+            item_rate = take_rate(folder, item.take)
+            rate = rate or item_rate
+            clips.append(ClipSpec(item.line_id, _TakeLoader(folder, item.take, item_rate, rate), gap_ms=item.gap_ms,
                                   gain_db=item.gain_db, trim_silence=item.trim_silence, stem=item.stem,
-                                  info=item.info))
-        timeline = arrange(clips, rate or self._default_rate())
+                                  info=item.info, key=(item.take.file, item_rate, rate)))
+        rate = rate or self._default_rate()
+        timeline = arrange(clips, rate, spans=lambda spec: self._span(spec, rate))
         timeline.warnings = warnings
         return timeline
+
+    def _span(self, spec: ClipSpec, rate: int) -> tuple[int, int]:
+        """The kept span of a take (its silence trimmed if asked), remembered: take files never change."""
+        key = (spec.key, spec.trim_silence)
+        span = self._spans.get(key)
+        if span is None:
+            span = trim_span(spec, rate)
+            self._spans[key] = span
+        return span
 
     def _default_rate(self) -> int:
         from dia_engine import SAMPLE_RATE  # an empty timeline still needs a rate
