@@ -44,3 +44,15 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def describe_os_error(error: OSError) -> str:
+    """A user's reading of a failed write: what happened, in words (a full disk, a read-only folder, ...)."""
+    import errno
+
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC or error.errno == errno.EDQUOT:
+        return f"the disk is full ({reason})"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"the folder cannot be written to ({reason})"
+    return reason

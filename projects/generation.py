@@ -39,6 +39,7 @@ class LineJob:
     parts: tuple[str, ...]  # model texts, generated separately and joined
     sampling: Sampling  # the line's effective sampling (its override or the project's)
     voice: VoicePrompt | None
+    text: str = ""  # the script line when planned: a line cut meanwhile keeps its take under this text
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class GenerationService:
             parts = split_for_model(project.script_line(line.id).turns, max_bytes=max_bytes,
                                     max_seconds=max_seconds)
             jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
-                                tuple(parts), project.line_sampling(line.id).model_copy(), voice))
+                                tuple(parts), project.line_sampling(line.id).model_copy(), voice, line.text))
         return jobs
 
     def run(
@@ -164,7 +165,7 @@ class GenerationService:
             take = self.project.add_take(
                 job.line_id, crossfade_join(pieces, ms_to_samples(PART_CROSSFADE_MS, outcome.sample_rate)),
                 outcome.sample_rate, seed=job.seed, sampling=job.sampling, model_id=self.model_id,
-                fingerprint=job.fingerprint, parts=len(job.parts), dtype=self.dtype,
+                fingerprint=job.fingerprint, parts=len(job.parts), dtype=self.dtype, line_text=job.text,
                 device=str(getattr(self.engine, "device", "")) or None,
                 kernels=list(getattr(self.engine, "cpu_kernels", None) or ()) or None)
             lines_done += 1

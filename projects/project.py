@@ -27,6 +27,7 @@ from dia_engine import FRAMES_PER_SECOND
 from . import store
 from .audio import resample
 from .export import ExportOptions, ExportResult, export_timeline
+from .files import describe_os_error
 from .fingerprint import line_fingerprint
 from .identity import match_lines
 from .limits import MAX_TEXT_BYTES
@@ -115,7 +116,11 @@ class Project:
         with self._write_lock:
             if number < self._saves_written:
                 return  # a newer state is already on disk
-            store.write(folder, data)
+            try:
+                store.write(folder, data)
+            except OSError as error:
+                raise ProjectError(f"cannot save {folder / store.PROJECT_FILE}: {describe_os_error(error)}. The "
+                                   "saved version is unchanged and nothing in the open project was lost") from error
             self._saves_written = number
 
     def _adopt_unrecorded_takes(self) -> Project:
@@ -341,16 +346,20 @@ class Project:
     # ----- takes ----------------------------------------------------------------------------------
     def add_take(self, line_id: str, audio: np.ndarray, sample_rate: int, *, seed: int, sampling: Sampling,
                  model_id: str, fingerprint: str, parts: int = 1, dtype: str | None = None,
-                 device: str | None = None, kernels: list[str] | None = None) -> Take | None:
+                 device: str | None = None, kernels: list[str] | None = None,
+                 line_text: str | None = None) -> Take | None:
         """Store a new take, make it the line's active take and save the project at once.
 
-        A line cut from the script meanwhile keeps the take in its record (pasting the line back brings it).
-        Returns None (and stores nothing) only for a line the project never had. The files are written
+        A line cut from the script meanwhile keeps the take in its record (pasting the line back brings it); the
+        record of a line cut before its first take is made again from `line_text` (its text when planned).
+        Returns None (and stores nothing) only for a line the project knows nothing of. The files are written
         outside the lock; when this returns, the take is on disk and recorded in `project.json`."""
         with self.lock:
             line = self._record(line_id)
             if line is None:
-                return None
+                if line_text is None:
+                    return None
+                line = Line(id=line_id, text=line_text)
             take_id, relative, number = next_take_name(self.folder, line)
             line.next_take = number + 1  # reserved: a concurrent take of this line gets the next number
             take = Take(id=take_id, file=relative, seed=seed, sampling=sampling, model_id=model_id,
@@ -358,7 +367,12 @@ class Project:
                         created=datetime.now(timezone.utc), parts=parts, dtype=dtype, device=device,
                         kernels=sorted(kernels) if kernels else None, sample_rate=sample_rate)
             folder = self.folder
-        write_take_files(folder, line, take, audio, sample_rate)
+        try:
+            write_take_files(folder, line, take, audio, sample_rate)
+        except OSError as error:
+            delete_take_files(folder, take)  # a half-written pair of our own (atomic: never a finished take)
+            raise ProjectError(f"cannot write take {take.id} into {folder}: {describe_os_error(error)}. Earlier "
+                               "takes and the project are unchanged") from error
         with self.lock:
             if self._record(line_id) is not line:  # cut from the script (without takes) while writing
                 self.doc.removed_lines.append(line)
