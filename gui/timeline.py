@@ -7,6 +7,7 @@ the newest request wins."""
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -50,17 +51,29 @@ class MixSnapshot:
         return next((c for c in self.clips if c.line_id == line_id), None)
 
 
-def snapshot(timeline: Timeline) -> MixSnapshot:
-    """Everything the strip draws and plays, computed once per rebuild (runs on the builder's thread)."""
+MIX_CACHE_BYTES = 512 << 20  # processed clips the editor keeps between rebuilds
+
+
+def snapshot(timeline: Timeline, envelopes: dict | None = None) -> MixSnapshot:
+    """Everything the strip draws and plays, computed once per rebuild (runs on the builder's thread).
+
+    `envelopes` (by clip shape) and the timeline's clip cache carry over between rebuilds: after a gap or gain
+    edit only the clips whose shape changed are read and processed again; the rest is summed from memory."""
     from projects.loudness import integrated_loudness  # pyloudnorm pulls in scipy: import it off the start-up path
 
+    envelopes = {} if envelopes is None else envelopes
     rate = timeline.sample_rate
     clips = []
     for p in timeline.placements:
-        seconds = len(p.audio) / rate
-        clips.append(Clip(p.spec.line_id, p.start / rate, seconds, p.spec.stem, p.spec.gap_ms, p.spec.gain_db,
-                          envelope(p.audio, max(16, int(seconds * ENVELOPE_PER_SECOND)))))
-    mix = timeline.mix().astype(np.float32)
+        seconds = p.length / rate
+        key = p.shape if p.spec.key is not None else None
+        shape = envelopes.get(key) if key is not None else None
+        if shape is None:
+            shape = envelope(timeline.clip(p), max(16, int(seconds * ENVELOPE_PER_SECOND)))
+            if key is not None:
+                envelopes[key] = shape
+        clips.append(Clip(p.spec.line_id, p.start / rate, seconds, p.spec.stem, p.spec.gap_ms, p.spec.gain_db, shape))
+    mix = timeline.mix()
     return MixSnapshot(clips, mix, rate, integrated_loudness(mix, rate) if len(mix) else None)
 
 
@@ -75,6 +88,8 @@ class MixBuilder(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix")
         self._generation = 0
         self._closed = False
+        self._clips = OrderedDict()  # processed clips by shape, shared by successive timelines (builder thread only)
+        self._envelopes: dict = {}
 
     def request(self, project) -> None:
         if self._closed:
@@ -86,7 +101,13 @@ class MixBuilder(QObject):
             if generation != self._generation:
                 return  # a newer request is already queued
             try:
-                result = snapshot(project.timeline(allow_missing=True))
+                timeline = project.timeline(allow_missing=True)
+                timeline.cache, timeline.cache_bytes = self._clips, MIX_CACHE_BYTES
+                if len(self._envelopes) > 20_000:
+                    self._envelopes.clear()
+                result = snapshot(timeline, self._envelopes)
+                if timeline.warnings:
+                    self.failed.emit("; ".join(timeline.warnings))
             except Exception as e:  # a take file vanished, ...: show it, keep the old strip
                 self.failed.emit(str(e))
                 return

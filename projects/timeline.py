@@ -90,7 +90,10 @@ class Timeline:
     sample_rate: int
     placements: list[Placement]
     warnings: list[str] = field(default_factory=list)  # takes left out (damaged, unreadable), named with their file
-    _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    # Processed clips by shape; an editor passes one cache to each new timeline, so an edit re-reads and
+    # re-processes only the clips it changed.
+    cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    cache_bytes: int | None = None  # None: CLIP_CACHE_BYTES
 
     @property
     def length(self) -> int:
@@ -118,15 +121,16 @@ class Timeline:
 
     def clip(self, p: Placement) -> np.ndarray:
         """A placement's processed samples, kept a while (renders stretch by stretch reuse them)."""
-        key = (id(p), p.shape)
-        audio = self._cache.get(key)
+        key = p.shape if p.spec.key is not None else (id(p), p.shape)
+        audio = self.cache.get(key)
         if audio is None:
             audio = p.audio
-            self._cache[key] = audio
-            while sum(a.nbytes for a in self._cache.values()) > CLIP_CACHE_BYTES and len(self._cache) > 1:
-                self._cache.popitem(last=False)
+            self.cache[key] = audio
+            limit = self.cache_bytes or CLIP_CACHE_BYTES
+            while sum(a.nbytes for a in self.cache.values()) > limit and len(self.cache) > 1:
+                self.cache.popitem(last=False)
         else:
-            self._cache.move_to_end(key)
+            self.cache.move_to_end(key)
         return audio
 
     def chunks(self, size: int, stem: str | None = None):
