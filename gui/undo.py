@@ -85,7 +85,10 @@ class LineOptionCommand(QUndoCommand):
         return True
 
     def _apply(self, options: dict) -> None:
-        self._session.project.set_line_options(self._line_id, **options)
+        try:
+            self._session.project.set_line_options(self._line_id, **options)
+        except KeyError:  # a line long cut from the script and forgotten: nothing left to change
+            return
         timeline = bool({"gap_ms", "gain_db", "trim_silence"} & options.keys())
         self._session.line_changed(self._line_id, timeline=timeline)
 

@@ -42,6 +42,7 @@ from .voices import import_clip, prompt_transcript, voices_fingerprint
 
 log = logging.getLogger(__name__)
 _UNSET = object()
+KEEP_REMOVED_WITHOUT_TAKES = 500  # cut lines without takes remembered (options, id) for undo and paste
 
 
 @dataclass(frozen=True)
@@ -217,11 +218,17 @@ class Project:
                 line.text = parsed_line.text
                 new_lines.append(line)
             kept = {id(line) for line in new_lines}
-            # Every record with takes is kept (no cap): only keep_only_active forgets takes, with their files.
-            dropped = [line for line in old if id(line) not in kept and line.takes]
-            remaining = [line for line in self.doc.removed_lines if id(line) not in kept]
+            # Cut lines keep their record (id, options, takes), so undo and paste bring them back as they were.
+            # Every record with takes is kept (no cap): only keep_only_active forgets takes, with their files;
+            # of the records without takes only the newest are kept.
+            dropped = [line for line in old if id(line) not in kept]
+            removed = [line for line in self.doc.removed_lines if id(line) not in kept] + dropped
+            bare = [line for line in removed if not line.takes]
+            if len(bare) > KEEP_REMOVED_WITHOUT_TAKES:
+                forget = {id(line) for line in bare[: len(bare) - KEEP_REMOVED_WITHOUT_TAKES]}
+                removed = [line for line in removed if id(line) not in forget]
             self.doc.lines = new_lines
-            self.doc.removed_lines = remaining + dropped
+            self.doc.removed_lines = removed
 
     def lint(self, max_text_bytes: int = MAX_TEXT_BYTES) -> list[LintIssue]:
         with self.lock:
@@ -410,9 +417,10 @@ class Project:
                 if line_ids is None or line.id in line_ids:
                     doomed += [t for t in line.takes if t.id != line.active_take]
                     line.takes = [t for t in line.takes if t.id == line.active_take]
-            if line_ids is None:
-                doomed += [t for line in self.doc.removed_lines for t in line.takes]
-                self.doc.removed_lines = []
+            if line_ids is None:  # the cut lines' takes too; their records stay (ids, options) for undo
+                for line in self.doc.removed_lines:
+                    doomed += line.takes
+                    line.takes, line.active_take = [], None
         self.save()  # first forget the takes, then delete their files: a crash in between loses nothing in use
         for take in doomed:
             delete_take_files(self.folder, take)
