@@ -147,11 +147,12 @@ def test_a_take_file_replaced_by_a_multichannel_or_other_rate_file_is_damaged_no
 
 def test_silent_takes_are_trimmed_away_and_an_all_silent_episode_is_a_clear_error(tmp_path):
     project = Project.create(tmp_path / "p")
-    project.set_script("[S1] Silence.\n[S2] Words.")
+    project.set_script("[S1] Silence.")
     add(project, "L1", np.zeros(RATE, dtype=np.float32))
     with pytest.raises(ValueError, match="no audio to export"):
         project.export(tmp_path / "silent.wav")
     assert not (tmp_path / "silent.wav").exists()
+    project.set_script("[S1] Silence.\n[S2] Words.")
     add(project, "L2", (0.1 * np.sin(np.arange(RATE) / 7)).astype(np.float32))
     result = project.export(tmp_path / "out.wav")
     assert result.duration > 0.9 and [p.spec.line_id for p in project.timeline().placements if p.length] == ["L2"]
