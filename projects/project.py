@@ -148,7 +148,10 @@ class Project:
                 adopted += 1
         if adopted:
             log.warning("adopted %d take(s) whose project save was interrupted", adopted)
-            self.save()
+            try:
+                self.save()
+            except ProjectError as error:  # a read-only copy still opens; the records are saved with the next save
+                log.warning("%s", error)
         return self
 
     # ----- script ---------------------------------------------------------------------------------
