@@ -640,6 +640,9 @@ class MainWindow(QMainWindow):
                 detail = f"Take {take.id} (seed {take.seed}{', pinned' if line.pinned else ''})"
             elif status is LineStatus.STALE:
                 state = LineState.STALE
+            elif status is LineStatus.DAMAGED:  # shown as missing, with the reason (nothing was deleted)
+                state = LineState.MISSING
+                detail = f"Take {take.id} is damaged: {project.take_problem(line.id) or 'unreadable'}"
             else:
                 state = LineState.MISSING
             views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate_seconds(parsed.spoken_text),
