@@ -69,7 +69,7 @@ def test_save_is_atomic_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch)
 
     monkeypatch.setattr(os, "replace", broken_replace)
     project.set_script("[S1] Version two.")
-    with pytest.raises(OSError):
+    with pytest.raises(ProjectError, match="disk is full"):
         project.save()
     monkeypatch.undo()
     assert (tmp_path / "project.json").read_bytes() == before
