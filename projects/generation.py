@@ -26,6 +26,7 @@ from .project import Project
 from .seeds import part_seed, seed_for_next_take
 from .split import split_for_model
 from .store import ProjectError
+from .takes import LineStatus
 from .voices import VoicePromptCache
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +86,7 @@ class GenerationService:
         while True:
             with project.lock:
                 wanted = set(line_ids) if line_ids is not None else None
-                todo = set(project.lines_to_generate())
+                todo = self._todo(wanted)
                 if not any((wanted is None or line.id in wanted) and (force or line.id in todo)
                            for line in project.lines):
                     return []  # nothing to do: not even the voices need encoding
@@ -96,9 +97,17 @@ class GenerationService:
                     continue
                 return self._jobs(voice, wanted, force)
 
+    def _todo(self, wanted: set[str] | None) -> set[str]:
+        """(Lock held.) The missing and stale lines among `wanted`: only those are checked, so the lock is
+        held briefly even in a long script."""
+        project = self.project
+        if wanted is None:
+            return set(project.lines_to_generate())
+        return {i for i in wanted if project.in_script(i) and project.status(i) is not LineStatus.DONE}
+
     def _jobs(self, voice: VoicePrompt | None, wanted: set[str] | None, force: bool) -> list[LineJob]:
         project = self.project
-        todo = set(project.lines_to_generate())
+        todo = self._todo(wanted)
         lines = [line for line in project.lines
                  if (wanted is None or line.id in wanted) and (force or line.id in todo)]
         transcript = voice.transcript if voice is not None else ""
