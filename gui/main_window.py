@@ -61,6 +61,17 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d} left"
 
 
+def key_sequences(keys: list) -> list[QKeySequence]:
+    """Each key once: a standard key brings all of the platform's bindings for it, and an explicit alternate
+    that one of them already covers is dropped (a sequence bound twice makes Qt fire neither)."""
+    sequences: list[QKeySequence] = []
+    for key in keys:
+        found = (QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey)
+                 else [QKeySequence(key)])
+        sequences += [s for s in found if not s.isEmpty() and s not in sequences]
+    return sequences
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, *, scratch_root: Path | None = None,
                  engine_factory: Callable[[EngineSettings], object] = load_engine):
@@ -131,8 +142,7 @@ class MainWindow(QMainWindow):
         if icon is not None:
             action.setIcon(icon)
         if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            action.setShortcuts(key_sequences(shortcut if isinstance(shortcut, list) else [shortcut]))
         if tip:
             action.setStatusTip(tip)
             shortcut_text = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
@@ -155,11 +165,11 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("&Export…", self.export, "Ctrl+E", icons.export_icon(),
                                        "Export the episode")
         self.act_settings = self._action("Se&ttings…", self.edit_settings, "Ctrl+,", tip="Model, device, defaults")
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_quit = self._action("&Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"])
         self.act_undo = self._action("&Undo", lambda: self.session and self.session.undo_stack.undo(),
                                      QKeySequence.StandardKey.Undo)
         self.act_redo = self._action("&Redo", lambda: self.session and self.session.undo_stack.redo(),
-                                     [QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
+                                     [QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z", "Ctrl+Y"])
         self.act_sampling = self._action("Project &Sampling…", self.edit_sampling,
                                          tip="Sampling parameters of every line")
         self.act_generate_line = self._action("Generate &Line", self.generate_current_line,
