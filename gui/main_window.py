@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         self._statuses: dict[str, LineStatus] | None = None  # cached: live progress updates need no disk checks
         self._lint_dirty = True
+        self._inspector_dirty = True
         self.setWindowTitle("Dia Studio")
         self.setWindowIcon(icons.app_icon())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -405,6 +406,8 @@ class MainWindow(QMainWindow):
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
         self.speakers_panel.errorRaised.connect(self._voice_error)
+        self.speakers_panel.pendingChanged.connect(self._project_changed)
+        self.speakers_panel.set_playback(self.player.available, self.player.unavailable_reason)
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.speakers_panel)
         left.addWidget(self.checks)
@@ -417,6 +420,7 @@ class MainWindow(QMainWindow):
         self.inspector.keepOnlyActiveRequested.connect(self.keep_only_active)
         self.inspector.seekRequested.connect(self._inspector_seek)
         self.inspector.samplingEditRequested.connect(self.edit_sampling)
+        self.inspector.set_playback(self.player.available, self.player.unavailable_reason)
         self._replace_dock_widget(self.inspector_dock, self.inspector)
 
         self.snapshot = None
@@ -603,6 +607,7 @@ class MainWindow(QMainWindow):
     def _project_changed(self) -> None:
         self._statuses = None
         self._lint_dirty = True
+        self._inspector_dirty = True  # text, voices or sampling changed: the inspector shows all of them
         self._views_timer.start()
 
     def _timeline_changed(self) -> None:
@@ -631,6 +636,7 @@ class MainWindow(QMainWindow):
             self._statuses = self.session.statuses()
         statuses = self._statuses
         views: dict[int, LineView] = {}
+        blocker = self.generation_blocker()
         for line, parsed in zip(project.doc.lines, project.script.lines):
             status = statuses.get(line.id, LineStatus.MISSING)
             take = line.take(line.active_take) if status is not LineStatus.MISSING else None
@@ -648,6 +654,8 @@ class MainWindow(QMainWindow):
                 state = LineState.STALE
             else:
                 state = LineState.MISSING
+            if blocker and state in (LineState.MISSING, LineState.STALE):
+                detail = f"Cannot generate: {blocker}"
             views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate_seconds(parsed.spoken_text),
                                                      take.duration if take else None, progress, detail)
         self.editor.set_line_views(views)
@@ -657,14 +665,26 @@ class MainWindow(QMainWindow):
         if self.inspector is not None:
             block = self.editor.current_block_number()
             line_id = self.session.line_for_block(block)
-            if line_id != self.inspector.line_id:
+            self.inspector.blocked = self.generation_blocker()
+            if line_id != self.inspector.line_id or self._inspector_dirty:
                 self.inspector.set_line(line_id, views.get(block))
             else:
                 self.inspector.set_view(views.get(block))
+            self._inspector_dirty = False
 
     # ================================================================================================ generation
+    def generation_blocker(self) -> str:
+        """Why no line can be generated now ("" when they can). Every line is generated after both voices, so a
+        clip the speaker card shows but the project cannot use yet blocks them all: never a silent other voice."""
+        return self.speakers_panel.pending_reason() if self.speakers_panel is not None else ""
+
     def generate(self, line_ids: list[str], force: bool) -> list[str]:
         if self.session is None or not line_ids:
+            return []
+        blocker = self.generation_blocker()
+        if blocker:
+            self._error("Cannot generate yet", f"Nothing was generated: {blocker}.")
+            self.statusBar().showMessage(f"Not generated: {blocker}.", 8000)
             return []
         self.sync_script()
         self.controller.clear_failures(line_ids)

@@ -3,10 +3,11 @@ and the small things a creator notices. The real window, offscreen, with the tin
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from test_gui_app import make_window, new_project, questions  # noqa: F401 (fixtures)
+from test_gui_app import make_window, new_project, questions, write_clip  # noqa: F401 (fixtures)
 
 # The README's shortcut table: (keys, modifiers, action attribute). Ctrl+Enter is the keypad's Enter.
 CTRL, SHIFT, ALT = (Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier,
@@ -89,3 +90,113 @@ def test_undo_and_both_redo_keys_work_on_script_edits(qtbot, make_window):
         qtbot.waitUntil(lambda: window.editor.toPlainText() == original, timeout=2000)
         qtbot.keyClick(window.editor, *redo)
         qtbot.waitUntil(lambda: window.editor.toPlainText() == typed, timeout=2000)
+
+
+# ----- 2. the inspector follows edits ---------------------------------------------------------------------------------
+def test_the_inspector_follows_text_sampling_and_voice_edits(qtbot, make_window, tmp_path):
+    window = make_window()
+    new_project(window, "[S1] Hello there, friends.\n[S2] Hi.")
+    window.editor.move_to_block(0)
+    window.refresh_views()
+    inspector = window.inspector
+    assert inspector.text_label.text() == "[S1] Hello there, friends."
+    assert "no voice clip" in inspector.issues_label.text()
+
+    cursor = window.editor.textCursor()
+    cursor.movePosition(cursor.MoveOperation.EndOfBlock)
+    cursor.insertText(" Welcome.")
+    window.sync_script()
+    window.refresh_views()
+    assert inspector.text_label.text() == "[S1] Hello there, friends. Welcome."
+
+    window.session.set_sampling(**{**window.session.project.sampling().model_dump(), "temperature": 1.5})
+    window.refresh_views()
+    assert "T 1.5" in inspector.sampling_label.text()
+
+    for speaker, name in (("S1", "host"), ("S2", "guest")):
+        window.session.change_speaker(speaker, clip=write_clip(tmp_path / f"{name}.wav", 4.0),
+                                      transcript=f"This is the {name} speaking.")
+    window.refresh_views()
+    assert "no voice clip" not in inspector.issues_label.text()
+    assert inspector.title.text().startswith("L1 · Speaker 1 (S1)")
+
+
+# ----- 3. a voice is never silently dropped ---------------------------------------------------------------------------
+def test_a_clip_waiting_for_its_transcript_blocks_generation_with_the_reason(qtbot, make_window, tmp_path):
+    window = make_window()
+    new_project(window, "[S1] Hello there.\n[S2] Hi.")
+    card = window.speakers_panel.cards["S1"]
+    assert card.set_clip_file(write_clip(tmp_path / "host.wav", 4.0))
+    assert card.pending_clip is not None
+    window.refresh_views()
+
+    assert window.generate(window.session.line_ids(), force=False) == []  # nothing queued, with a voice missing
+    assert not window.controller.busy and window.controller.live == {}
+    title, message = window.last_error
+    assert "waits for its transcript" in message and "S1" in message
+    views = window.editor._views
+    assert all("waits for its transcript" in views[b].tooltip() for b in views)  # the gutter says why
+    assert not window.inspector.generate_button.isEnabled()
+    assert "waits for its transcript" in window.inspector.generate_button.toolTip()
+    assert "waits for its transcript" in window.inspector.issues_label.text()
+
+    card.remove_clip()  # the card now shows no clip: generating (with a random voice) is what it says
+    window.refresh_views()
+    assert window.generation_blocker() == "" and window.inspector.generate_button.isEnabled()
+    assert "waits" not in window.editor._views[0].tooltip()
+
+
+# ----- 4. clip checks come at once and show in full -------------------------------------------------------------------
+def test_a_silent_clip_is_refused_when_chosen(qtbot, make_window, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    window = make_window()
+    new_project(window, "[S1] Hello there.")
+    card = window.speakers_panel.cards["S1"]
+    errors: list[str] = []
+    card.errorRaised.connect(errors.append)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(12000, np.float32), 24000)  # 0.5 s of nothing, no transcript typed yet
+    assert not card.set_clip_file(silent)
+    assert card.pending_clip is None and errors and "silent" in errors[0]
+
+
+def test_every_clip_warning_is_shown(qtbot, make_window, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    window = make_window()
+    new_project(window, "[S1] Hello there.")
+    card = window.speakers_panel.cards["S1"]
+    clipped = tmp_path / "loud.wav"
+    sf.write(clipped, np.clip(3 * np.sin(np.arange(24000) / 5.0), -1, 1).astype(np.float32), 24000)  # 1 s, clipping
+    assert card.set_clip_file(clipped)
+    qtbot.wait(50)
+    label = card.warning_label
+    warnings = label.text().splitlines()
+    assert len(warnings) == 3 and "transcript" in warnings[0] and "clipping" in warnings[1] and "short" in warnings[2]
+    assert label.toolTip() == label.text()
+    assert label.height() >= label.heightForWidth(label.width())  # no warning cut off
+
+
+# ----- 9. play buttons say why playback is off -----------------------------------------------------------------------
+def test_play_buttons_are_off_with_the_reason_when_playback_is(qtbot, make_window, monkeypatch, tmp_path):
+    import gui.playback
+
+    reason = "Playback is off: no audio output device was found. Everything else works."
+    monkeypatch.setattr(gui.playback, "_output_backend", lambda: (None, reason))
+    window = make_window()
+    new_project(window, "[S1] Hello there.")
+    window.session.change_speaker("S1", clip=write_clip(tmp_path / "host.wav", 4.0), transcript="Hello, it is me.")
+    window.session.project.add_take("L1", np.zeros(4410, np.float32), 44100, seed=1,
+                                    sampling=window.session.project.sampling(), model_id="tiny",
+                                    fingerprint=window.session.project.fingerprint("L1"))
+    window.session.take_added("L1")
+    window.refresh_views()
+    window.inspector.table.selectAll()
+    assert window.inspector.selected_take_ids() == ["L1-1"]
+    for button in (window.inspector.play_button, window.inspector.compare_button,
+                   window.speakers_panel.cards["S1"].play_button):
+        assert not button.isEnabled() and button.toolTip() == reason
+    assert not window.act_play.isEnabled() and not window.act_play_line.isEnabled()
