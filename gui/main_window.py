@@ -335,6 +335,19 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_project(str(Path(folder).resolve()))
         return True
 
+    def open_from_command_line(self, folder: Path, new: bool = False) -> bool:
+        """The folder named at start: a project opens, an empty folder starts one; a folder that does not exist
+        (perhaps a typo) starts one only with `new` or after asking."""
+        if not folder.exists() and not new:
+            answer = QMessageBox.question(self, "Create a new project?",
+                                          f"{folder} does not exist.\n\nCreate a new project there?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        fresh = not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+        return self.new_project(folder) if fresh else self.open_project(folder)
+
     def offer_recovery(self) -> bool:
         """After a crash: offer to reopen the project that was open, with its autosaved state. True if reopened."""
         folder = self.settings.unclean_session()
