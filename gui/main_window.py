@@ -978,7 +978,16 @@ class MainWindow(QMainWindow):
         from gui.export_dialog import ExportDialog  # export pulls in scipy: not needed at start-up
 
         dialog = ExportDialog(self.session.project, self.settings.export(), self)
+        dialog.exported.connect(lambda _result: self._export_done(dialog))
         dialog.exec()
+
+    def _export_done(self, dialog) -> None:
+        """Remember the choices: the project's in the project (saved with it), the app's for new projects."""
+        from gui.settings import ExportDefaults
+
+        if self.session is not None:
+            self.session.mark_dirty()
+        self.settings.set_export(ExportDefaults(loudness_preset=dialog.preset(), format=dialog.options().format))
 
     def edit_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)

@@ -200,3 +200,60 @@ def test_play_buttons_are_off_with_the_reason_when_playback_is(qtbot, make_windo
                    window.speakers_panel.cards["S1"].play_button):
         assert not button.isEnabled() and button.toolTip() == reason
     assert not window.act_play.isEnabled() and not window.act_play_line.isEnabled()
+
+
+# ----- 8. export choices are remembered, presets say what they are, files get the user's permissions -----------------
+def project_with_takes(window, tmp_path):
+    new_project(window, "[S1] Hello there.\n[S2] Hi, how are you?")
+    project = window.session.project
+    t = np.arange(44100) / 44100
+    for n, line_id in enumerate(window.session.line_ids()):
+        audio = (0.3 * np.sin(2 * np.pi * (180 + 60 * n) * t)).astype(np.float32)
+        project.add_take(line_id, audio, 44100, seed=n, sampling=project.sampling(), model_id="tiny",
+                         fingerprint=project.fingerprint(line_id))
+        window.session.take_added(line_id)
+    return project
+
+
+def test_export_remembers_choices_and_names_presets_and_uses_the_umask(qtbot, make_window, tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from gui.export_dialog import ExportDialog
+
+    window = make_window()
+    project = project_with_takes(window, tmp_path)
+    seen: list[ExportDialog] = []
+
+    def run_dialog(dialog, choose):
+        seen.append(dialog)
+        if choose:
+            dialog.path_edit.setText(str(tmp_path / "out" / "episode.wav"))
+            dialog.stems_box.setChecked(True)
+            dialog.subtitles_box.setChecked(True)
+            dialog.preset_combo.setCurrentIndex(dialog.preset_combo.findData("mono"))
+            dialog.depth_combo.setCurrentIndex(dialog.depth_combo.findData("16"))
+            dialog.start_export()
+            qtbot.waitUntil(lambda: dialog.result is not None or bool(dialog.error), timeout=60_000)
+        return 0
+
+    monkeypatch.setattr(ExportDialog, "exec", lambda self: run_dialog(self, choose=not seen))
+    window.export()
+    first = seen[0]
+    labels = [first.preset_combo.itemText(i) for i in range(first.preset_combo.count())]
+    assert labels[:2] == ["Podcast −16 LUFS", "Mono −19 LUFS"] and not any("stereo" in label for label in labels)
+    assert first.result is not None, first.error
+
+    window.export()  # the next export starts from the last one's choices
+    again = seen[1]
+    assert again.stems_box.isChecked() and again.subtitles_box.isChecked()
+    assert again.preset() == "mono" and again.lufs_spin.value() == -19.0 and again.depth_combo.currentData() == "16"
+    assert window.session.dirty and project.doc.export.stems and window.settings.export().loudness_preset == "mono"
+
+    mask = os.umask(0)
+    os.umask(mask)
+    expected = 0o666 & ~mask
+    written = first.result.files + [project.folder / take.file for line in project.lines for take in line.takes]
+    assert len(written) >= 7
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
