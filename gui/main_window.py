@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self._statuses: dict[str, LineStatus] | None = None  # cached: live progress updates need no disk checks
         self._lint_dirty = True
         self._inspector_dirty = True
+        self._load_failed = False
         self.setWindowTitle("Dia Studio")
         self.setWindowIcon(icons.app_icon())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -357,13 +358,19 @@ class MainWindow(QMainWindow):
         when = time.strftime("%d %b %H:%M:%S", time.localtime((path / "project.json").stat().st_mtime))
         scratch = self.scratch_root in path.resolve().parents
         name = "an unsaved project" if scratch else f"“{path.name}”"
+        declining = ("\n\nNo deletes that unsaved project and its takes." if scratch
+                     else f"\n\nNo leaves it in {path} to open later.")
         answer = QMessageBox.question(
             self, "Recover your work?",
             f"Dia Studio did not close properly while {name} was open.\n\nReopen it as autosaved at {when}? "
-            "Takes are kept as they were generated.",
+            f"Takes are kept as they were generated.{declining}",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         self.settings.mark_session_closed()
-        return answer == QMessageBox.StandardButton.Yes and self.open_project(path)
+        if answer == QMessageBox.StandardButton.Yes:
+            return self.open_project(path)
+        if scratch:  # declined, as the question said: nothing else can ever open the scratch folder again
+            shutil.rmtree(path, ignore_errors=True)
+        return False
 
     def choose_project(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open project folder")
@@ -442,7 +449,7 @@ class MainWindow(QMainWindow):
         self.settings.mark_session_open(str(session.folder))
         self._update_title()
         self.refresh_views()
-        self._current_line_changed(self.editor.current_block_number())
+        self.editor.reset_current_line()  # the highlight and the inspector start on the same line
         self._rebuild_mix()
 
     @staticmethod
@@ -750,7 +757,10 @@ class MainWindow(QMainWindow):
         self._statuses = None
         self._rebuild_mix()
         failed = [i for i, s in self.controller.live.items() if s.state is LineState.FAILED]
-        if stopped:
+        if self._load_failed:
+            self._load_failed = False
+            message = "Nothing was generated: the model could not be loaded."
+        elif stopped:
             message = "Generation stopped; finished takes were kept."
         elif failed:
             message = f"Generation finished; {len(failed)} line(s) failed (hover the red icons)."
@@ -807,6 +817,7 @@ class MainWindow(QMainWindow):
         self._show_engine_status()
 
     def _engine_failed(self, message: str) -> None:
+        self._load_failed = True  # the queue then drains as "stopped": say what really happened
         self._close_load_dialog()
         self._show_engine_status()
         self._error("The model could not be loaded",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 
 from test_gui_app import make_window, new_project, questions, write_clip  # noqa: F401 (fixtures)
 
@@ -257,3 +258,74 @@ def test_export_remembers_choices_and_names_presets_and_uses_the_umask(qtbot, ma
     assert len(written) >= 7
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+# ----- 9. the smaller things ------------------------------------------------------------------------------------------
+def test_an_empty_script_shows_its_placeholder_and_a_hint_not_an_error(qtbot, make_window):
+    window = make_window()
+    assert window.new_project()
+    window.refresh_views()
+    assert window.editor.toPlainText() == "" and window.editor.extraSelections() == []  # placeholder fully visible
+    assert "error" not in window.checks.title.text()
+    item = window.checks.list.item(0)
+    assert item.toolTip().startswith("Hint") and "[S1]" in item.text()
+    qtbot.keyClicks(window.editor, "[S1] Hi")
+    assert len(window.editor.extraSelections()) == 1  # typing brings the current-line highlight back
+
+
+def test_after_reopening_the_highlight_and_the_inspector_agree(qtbot, make_window, tmp_path):
+    window = make_window()
+    new_project(window, "[S1] One.\n[S2] Two.\n[S1] Three.")
+    assert window.save_as(tmp_path / "first")
+    window.editor.move_to_block(2)
+    window.refresh_views()
+    assert window.inspector.line_id == "L3"
+    other = window.session.project
+    assert window.new_project()
+    window.editor.setPlainText("[S1] A.\n[S2] B.\n[S1] C.")
+    window.sync_script()
+    assert window.save_as(tmp_path / "second")
+    assert window.open_project(other.folder)
+
+    def agree() -> bool:
+        (selection,) = window.editor.extraSelections()
+        highlighted = QTextCursor(selection.cursor).blockNumber()
+        return highlighted == window.editor.current_block_number() and \
+            window.inspector.line_id == window.session.line_for_block(highlighted)
+
+    assert agree()
+    for block in (2, 0, 1):
+        window.editor.move_to_block(block)
+        window.refresh_views()
+        assert agree() and window.inspector.line_id == f"L{block + 1}"
+
+
+def test_a_model_that_cannot_load_does_not_say_generation_stopped(qtbot, make_window):
+    def broken(_settings):
+        raise OSError("model folder not found: /nowhere")
+
+    window = make_window(engine_factory=broken)
+    new_project(window, "[S1] Hello.")
+    with qtbot.waitSignal(window.controller.finished, timeout=30_000):
+        window.act_generate_all.trigger()
+    message = window.statusBar().currentMessage()
+    assert "could not be loaded" in message and "stopped" not in message
+    assert window.last_error[0] == "The model could not be loaded"
+
+
+def test_declining_recovery_of_an_unsaved_project_removes_its_scratch_folder(qtbot, make_window, questions):
+    from PySide6.QtWidgets import QMessageBox
+
+    crashed = make_window()
+    new_project(crashed, "[S1] Written before the crash.")
+    crashed.autosave()
+    scratch = crashed.session.folder
+    crashed.shutdown()  # no clean close: the "open" marker stays
+    crashed.session = None
+    assert (scratch / "project.json").is_file()
+
+    questions.answer = QMessageBox.StandardButton.No
+    window = make_window()
+    assert not window.offer_recovery()
+    assert "No deletes that unsaved project" in questions.asked[-1]
+    assert not scratch.exists()
