@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QProgressDialog, QSplitter)
+from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QProgressDialog, QScrollArea, QSplitter)
 
 from dia_engine import SAMPLE_RATE  # takes and the mix are at the model's rate
 from gui import icons, theme
@@ -265,6 +265,7 @@ class MainWindow(QMainWindow):
             for action in (self.act_play, self.act_play_line):
                 action.setEnabled(False)
                 action.setStatusTip(self.player.unavailable_reason)
+                action.setToolTip(self.player.unavailable_reason)
         self._show_engine_status()
 
     def _connect(self) -> None:
@@ -428,8 +429,13 @@ class MainWindow(QMainWindow):
         self.speakers_panel.errorRaised.connect(self._voice_error)
         self.speakers_panel.pendingChanged.connect(self._project_changed)
         self.speakers_panel.set_playback(self.player.available, self.player.unavailable_reason)
+        speakers = QScrollArea()  # a short window scrolls the cards instead of squeezing their warnings
+        speakers.setWidgetResizable(True)
+        speakers.setFrameShape(QFrame.Shape.NoFrame)
+        speakers.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        speakers.setWidget(self.speakers_panel)
         left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.speakers_panel)
+        left.addWidget(speakers)
         left.addWidget(self.checks)
         left.setStretchFactor(1, 1)
         self._replace_dock_widget(self.speakers_dock, left)

@@ -274,10 +274,11 @@ class SpeakersPanel(QWidget):
             card.pendingChanged.connect(self.pendingChanged)
             self.cards[speaker_id] = card
             layout.addWidget(card)
-        hint = QLabel("Both voices are given to the model before every line, so they stay the same all episode.")
-        hint.setWordWrap(True)
-        hint.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
-        layout.addWidget(hint)
+        self.hint = QLabel("Both voices are given to the model before every line, so they stay the same all "
+                           "episode.")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        layout.addWidget(self.hint)
         layout.addStretch(1)
         session.speakersChanged.connect(self.refresh)
 

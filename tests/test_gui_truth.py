@@ -178,7 +178,12 @@ def test_every_clip_warning_is_shown(qtbot, make_window, tmp_path):
     warnings = label.text().splitlines()
     assert len(warnings) == 3 and "transcript" in warnings[0] and "clipping" in warnings[1] and "short" in warnings[2]
     assert label.toolTip() == label.text()
-    assert label.height() >= label.heightForWidth(label.width())  # no warning cut off
+    assert label.height() >= label.heightForWidth(label.width())  # no warning cut off ...
+    panel = window.speakers_panel
+    below = panel.hint.mapTo(panel, panel.hint.rect().topLeft()).y()
+    label_bottom = label.mapTo(panel, label.rect().bottomLeft()).y()
+    card_bottom = card.mapTo(panel, card.rect().bottomLeft()).y()
+    assert label_bottom <= card_bottom < below  # ... nor hidden under what follows the card
 
 
 # ----- 9. play buttons say why playback is off -----------------------------------------------------------------------
@@ -200,7 +205,8 @@ def test_play_buttons_are_off_with_the_reason_when_playback_is(qtbot, make_windo
     for button in (window.inspector.play_button, window.inspector.compare_button,
                    window.speakers_panel.cards["S1"].play_button):
         assert not button.isEnabled() and button.toolTip() == reason
-    assert not window.act_play.isEnabled() and not window.act_play_line.isEnabled()
+    for action in (window.act_play, window.act_play_line):
+        assert not action.isEnabled() and action.toolTip() == reason
 
 
 # ----- 8. export choices are remembered, presets say what they are, files get the user's permissions -----------------
