@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QProgressDialog, QScrollArea, QSplitter)
+from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QProgressDialog)
 
 from dia_engine import SAMPLE_RATE  # takes and the mix are at the model's rate
 from gui import icons, theme
@@ -26,7 +26,7 @@ from gui.script_editor import ScriptEditor
 from gui.session import ProjectSession
 from gui.settings import AppSettings, EngineSettings
 from gui.settings_dialog import SettingsDialog
-from gui.speakers_panel import SpeakersPanel
+from gui.speakers_panel import SpeakersColumn, SpeakersPanel
 from gui.timeline import MixBuilder, MixSnapshot, TimelinePanel
 from projects.estimate import estimate_seconds
 from projects.model import Sampling
@@ -429,16 +429,7 @@ class MainWindow(QMainWindow):
         self.speakers_panel.errorRaised.connect(self._voice_error)
         self.speakers_panel.pendingChanged.connect(self._project_changed)
         self.speakers_panel.set_playback(self.player.available, self.player.unavailable_reason)
-        speakers = QScrollArea()  # a short window scrolls the cards instead of squeezing their warnings
-        speakers.setWidgetResizable(True)
-        speakers.setFrameShape(QFrame.Shape.NoFrame)
-        speakers.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        speakers.setWidget(self.speakers_panel)
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(speakers)
-        left.addWidget(self.checks)
-        left.setStretchFactor(1, 1)
-        self._replace_dock_widget(self.speakers_dock, left)
+        self._replace_dock_widget(self.speakers_dock, SpeakersColumn(self.speakers_panel, self.checks))
         self.inspector = LineInspector(session)
         self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
+                               QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from gui import icons, theme
 from gui.session import ProjectSession
@@ -45,6 +45,7 @@ class SpeakerCard(QFrame):
     playRequested = Signal(str)  # speaker id
     errorRaised = Signal(str)
     pendingChanged = Signal()  # a clip started or stopped waiting for its transcript
+    warningsChanged = Signal()
 
     def __init__(self, session: ProjectSession, speaker_id: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -159,6 +160,7 @@ class SpeakerCard(QFrame):
         self.warning_label.setToolTip(text)  # the whole list, should the panel be too narrow to show it
         self.warning_label.setVisible(bool(lines))
         self._fit_warnings()
+        self.warningsChanged.emit()
         missing = self.pending_clip is not None and not self.transcript_edit.text().strip()
         self.transcript_edit.setStyleSheet(f"border: 1px solid {theme.ERROR.name()};" if missing else "")
 
@@ -261,6 +263,7 @@ class SpeakersPanel(QWidget):
     playRequested = Signal(str)
     errorRaised = Signal(str)
     pendingChanged = Signal()
+    warningsChanged = Signal()
 
     def __init__(self, session: ProjectSession, parent: QWidget | None = None):
         super().__init__(parent)
@@ -272,6 +275,7 @@ class SpeakersPanel(QWidget):
             card.playRequested.connect(self.playRequested)
             card.errorRaised.connect(self.errorRaised)
             card.pendingChanged.connect(self.pendingChanged)
+            card.warningsChanged.connect(self.warningsChanged)
             self.cards[speaker_id] = card
             layout.addWidget(card)
         self.hint = QLabel("Both voices are given to the model before every line, so they stay the same all "
@@ -293,3 +297,37 @@ class SpeakersPanel(QWidget):
     def set_playback(self, available: bool, reason: str = "") -> None:
         for card in self.cards.values():
             card.set_playback(available, reason)
+
+
+class SpeakersColumn(QSplitter):
+    """The speaker cards above the script checks. The cards get the height their warnings need whenever those
+    change (leaving the checks some room) and scroll beyond that: a warning is never squeezed out of sight."""
+
+    MIN_CHECKS_HEIGHT = 120
+
+    def __init__(self, panel: SpeakersPanel, checks: QWidget, parent: QWidget | None = None):
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.panel = panel
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(panel)
+        self.addWidget(self.scroll)
+        self.addWidget(checks)
+        self.setStretchFactor(1, 1)
+        panel.warningsChanged.connect(lambda: QTimer.singleShot(0, self.fit))
+        QTimer.singleShot(0, self.fit)
+
+    def fit(self) -> None:
+        """Grow the cards' pane to their content (never shrinks it: the user may have dragged it taller)."""
+        sizes = self.sizes()
+        total = sum(sizes)
+        if len(sizes) != 2 or total <= 0:
+            return
+        layout = self.panel.layout()
+        width = self.scroll.viewport().width()
+        wanted = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else self.panel.sizeHint().height()
+        top = min(wanted, total - self.MIN_CHECKS_HEIGHT)
+        if top > sizes[0]:
+            self.setSizes([top, total - top])

@@ -169,7 +169,8 @@ def test_every_clip_warning_is_shown(qtbot, make_window, tmp_path):
 
     window = make_window()
     new_project(window, "[S1] Hello there.")
-    card = window.speakers_panel.cards["S1"]
+    assert window.speakers_panel.cards["S1"].set_clip_file(write_clip(tmp_path / "host.wav", 4.0))  # 1 warning
+    card = window.speakers_panel.cards["S2"]
     clipped = tmp_path / "loud.wav"
     sf.write(clipped, np.clip(3 * np.sin(np.arange(24000) / 5.0), -1, 1).astype(np.float32), 24000)  # 1 s, clipping
     assert card.set_clip_file(clipped)
@@ -183,7 +184,11 @@ def test_every_clip_warning_is_shown(qtbot, make_window, tmp_path):
     below = panel.hint.mapTo(panel, panel.hint.rect().topLeft()).y()
     label_bottom = label.mapTo(panel, label.rect().bottomLeft()).y()
     card_bottom = card.mapTo(panel, card.rect().bottomLeft()).y()
-    assert label_bottom <= card_bottom < below  # ... nor hidden under what follows the card
+    assert label_bottom <= card_bottom < below  # ... nor hidden under what follows the card ...
+    column = window.speakers_dock.widget()  # ... and the cards' pane grows to show them (up to leaving the checks
+    needed = panel.layout().totalHeightForWidth(column.scroll.viewport().width())  # some room; it scrolls beyond)
+    qtbot.waitUntil(lambda: column.sizes()[0] >= min(needed, sum(column.sizes()) - column.MIN_CHECKS_HEIGHT),
+                    timeout=2000)
 
 
 # ----- 9. play buttons say why playback is off -----------------------------------------------------------------------
