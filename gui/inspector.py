@@ -3,7 +3,7 @@ its own sampling parameters (optional), and Generate / Regenerate."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
@@ -160,10 +160,15 @@ class LineInspector(QWidget):
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
         return [self.table.item(r, 1).text() for r in rows]
 
-    def select_take(self, take_id: str) -> None:
+    def select_take(self, take_id: str, add: bool = False) -> None:
+        """Select a take's row (with `add`, in addition to the rows selected already)."""
         for row in range(self.table.rowCount()):
             if self.table.item(row, 1).text() == take_id:
-                self.table.selectRow(row)
+                if add:
+                    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+                    self.table.selectionModel().select(self.table.model().index(row, 0), flags)
+                else:
+                    self.table.selectRow(row)
                 return
 
     def set_playhead(self, seconds: float | None) -> None:
@@ -225,8 +230,8 @@ class LineInspector(QWidget):
                     item.setForeground(theme.ERROR)
                     item.setToolTip(take.file_missing)
                 self.table.setItem(row, col, item)
-        for take_id in selected:
-            self.select_take(take_id)
+        for take_id in selected:  # a refresh keeps the selection (both takes stay ready to compare)
+            self.select_take(take_id, add=True)
 
     def _load_active_waveform(self, line, speaker_id: str) -> None:
         if line.active_take is None:

@@ -316,11 +316,13 @@ class SpeakersColumn(QSplitter):
         self.addWidget(self.scroll)
         self.addWidget(checks)
         self.setStretchFactor(1, 1)
-        panel.warningsChanged.connect(lambda: QTimer.singleShot(0, self.fit))
-        QTimer.singleShot(0, self.fit)
+        self._fitted = -1  # the cards' height fit() last set
+        panel.warningsChanged.connect(lambda: QTimer.singleShot(0, self, self.fit))
+        QTimer.singleShot(0, self, self.fit)
 
     def fit(self) -> None:
-        """Grow the cards' pane to their content (never shrinks it: the user may have dragged it taller)."""
+        """Size the cards' pane to their content. It grows whenever they need more; it shrinks back only while
+        its height is still the one set here (a pane the user dragged taller stays so)."""
         sizes = self.sizes()
         total = sum(sizes)
         if len(sizes) != 2 or total <= 0:
@@ -328,6 +330,7 @@ class SpeakersColumn(QSplitter):
         layout = self.panel.layout()
         width = self.scroll.viewport().width()
         wanted = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else self.panel.sizeHint().height()
-        top = min(wanted, total - self.MIN_CHECKS_HEIGHT)
-        if top > sizes[0]:
+        top = max(1, min(wanted, total - self.MIN_CHECKS_HEIGHT))
+        if top > sizes[0] or (top < sizes[0] and sizes[0] == self._fitted):
             self.setSizes([top, total - top])
+            self._fitted = self.sizes()[0]

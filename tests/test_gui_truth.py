@@ -340,3 +340,17 @@ def test_declining_recovery_of_an_unsaved_project_removes_its_scratch_folder(qtb
     assert not window.offer_recovery()
     assert "No deletes that unsaved project" in questions.asked[-1]
     assert not scratch.exists()
+
+
+def test_a_refresh_keeps_both_selected_takes_ready_to_compare(qtbot, make_window, tmp_path):
+    window = make_window()
+    project = project_with_takes(window, tmp_path)
+    project.add_take("L1", np.full(4410, 0.1, np.float32), 44100, seed=9, sampling=project.sampling(),
+                     model_id="tiny", fingerprint=project.fingerprint("L1"))
+    window.session.take_added("L1")
+    window.editor.move_to_block(0)
+    window.refresh_views()
+    window.inspector.table.selectAll()
+    window.session.set_sampling(**{**project.sampling().model_dump(), "temperature": 1.4})  # the inspector refreshes
+    window.refresh_views()
+    assert window.inspector.selected_take_ids() == ["L1-1", "L1-2"]
