@@ -427,7 +427,7 @@ class MainWindow(QMainWindow):
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
         self.speakers_panel.errorRaised.connect(self._voice_error)
-        self.speakers_panel.pendingChanged.connect(self._project_changed)
+        self.speakers_panel.pendingChanged.connect(self._pending_voices_changed)
         self.speakers_panel.set_playback(self.player.available, self.player.unavailable_reason)
         self._replace_dock_widget(self.speakers_dock, SpeakersColumn(self.speakers_panel, self.checks))
         self.inspector = LineInspector(session)
@@ -694,6 +694,14 @@ class MainWindow(QMainWindow):
         """Why no line can be generated now ("" when they can). Every line is generated after both voices, so a
         clip the speaker card shows but the project cannot use yet blocks them all: never a silent other voice."""
         return self.speakers_panel.pending_reason() if self.speakers_panel is not None else ""
+
+    def _pending_voices_changed(self) -> None:
+        """A card now shows a clip the project cannot use yet: lines still queued would get another voice."""
+        self._project_changed()
+        blocker = self.generation_blocker()
+        if blocker and self.controller.busy:
+            self.controller.stop()
+            self.statusBar().showMessage(f"Generation stopped (finished takes were kept): {blocker}.", 8000)
 
     def generate(self, line_ids: list[str], force: bool) -> list[str]:
         if self.session is None or not line_ids:

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 
+from projects.takes import LineStatus
 from test_gui_app import make_window, new_project, questions, write_clip  # noqa: F401 (fixtures)
 
 # The README's shortcut table: (keys, modifiers, action attribute). Ctrl+Enter is the keypad's Enter.
@@ -354,3 +355,17 @@ def test_a_refresh_keeps_both_selected_takes_ready_to_compare(qtbot, make_window
     window.session.set_sampling(**{**project.sampling().model_dump(), "temperature": 1.4})  # the inspector refreshes
     window.refresh_views()
     assert window.inspector.selected_take_ids() == ["L1-1", "L1-2"]
+
+
+def test_choosing_a_clip_while_generating_stops_the_queue(qtbot, make_window, tmp_path):
+    window = make_window()
+    new_project(window, "\n".join(f"[S{1 + i % 2}] Line number {i + 1} of a longer episode." for i in range(8)),
+                max_tokens=150)
+    window.controller.worker.batch_size = 1
+    window.act_generate_all.trigger()
+    qtbot.waitUntil(lambda: any(s.progress > 0 for s in window.controller.live.values()), timeout=60_000)
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000) as finished:
+        assert window.speakers_panel.cards["S2"].set_clip_file(write_clip(tmp_path / "guest.wav", 4.0))
+    assert finished.args == [True]  # stopped: the lines still queued were not generated with another voice
+    statuses = window.session.project.statuses()
+    assert list(statuses.values()).count(LineStatus.DONE) < 8
