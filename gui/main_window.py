@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QProgressDialog, QSplitter)
@@ -50,8 +50,9 @@ def load_engine(settings: EngineSettings):
 
 
 def default_scratch_root() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".dia-studio") / "unsaved"
+    from dia_engine.appdirs import data_dir
+
+    return data_dir() / "unsaved"
 
 
 def format_eta(seconds: float | None) -> str:
