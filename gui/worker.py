@@ -135,6 +135,7 @@ class GenerationWorker(QObject):
             log.exception("engine load failed")
             with self._lock:
                 self._queue.clear()
+            self.stop_event.clear()  # a Stop (or a cancelled download) that ended this load must not stop the next
             self.engineFailed.emit(str(e) or type(e).__name__)
             self.queueDrained.emit(True)
             return False
