@@ -750,7 +750,7 @@ class MainWindow(QMainWindow):
     def _close_load_dialog(self) -> None:
         if self._load_dialog is not None:
             dialog, self._load_dialog = self._load_dialog, None
-            dialog.canceled.disconnect(self._cancel_loading)
+            dialog.canceled.disconnect()  # closing a QProgressDialog emits canceled: that is no Cancel
             dialog.close()
             dialog.deleteLater()
 
