@@ -200,8 +200,8 @@ def _from_cache(repo_id: str, cache_dir: str | None, reason: str) -> Path:
             return folder
         except ModelLoadError:
             pass
-    raise ModelLoadError(f"model '{repo_id}' is not in the local cache and {reason}: connect once to download it "
-                         "(about 6.4 GB for Dia 1.6B), or choose a local model folder")
+    raise ModelLoadError(f"model '{repo_id}' is not in the local cache and {reason}: connect once to download it, "
+                         "or choose a local model folder")
 
 
 def _progress_bar_class(observer: DownloadObserver, status: DownloadStatus) -> type:

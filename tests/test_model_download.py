@@ -111,6 +111,19 @@ def test_offline_with_nothing_cached_is_one_line_naming_the_repo(tmp_path, monke
     assert message.startswith("model 'nari-labs/Dia-1.6B-0626' is not in the local cache and HF_HUB_OFFLINE=1")
 
 
+def test_the_command_line_says_it_in_one_line(tmp_path, monkeypatch, capsys):
+    from huggingface_hub import constants
+
+    from main import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    status = main(["synth", "[S1] Hello.", "--model", "nari-labs/Dia-1.6B-0626", "--out", str(tmp_path / "x.wav")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith("error: model 'nari-labs/Dia-1.6B-0626' is not in the local cache and HF_HUB_OFFLINE=1")
+
+
 def test_offline_after_a_download_loads_from_the_cache(hub, tmp_path, monkeypatch):
     online = download(REPO, str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
