@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QProgressDialog)
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, 
 from dia_engine import SAMPLE_RATE  # takes and the mix are at the model's rate
 from gui import icons, theme
 from gui.checks_panel import ChecksPanel
+from gui.download_dialog import DownloadBridge, ModelLoadDialog
 from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
@@ -50,8 +51,9 @@ def load_engine(settings: EngineSettings):
 
 
 def default_scratch_root() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".dia-studio") / "unsaved"
+    from dia_engine.appdirs import data_dir
+
+    return data_dir() / "unsaved"
 
 
 def format_eta(seconds: float | None) -> str:
@@ -92,7 +94,8 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
         self.player = Player(self)
-        self.controller = GenerationController(lambda: engine_factory(self.settings.engine()),
+        self.downloads = DownloadBridge(self)  # the hub download's progress and Cancel, across the worker thread
+        self.controller = GenerationController(lambda: self.downloads.run(lambda: engine_factory(self.settings.engine())),
                                                batch_size=settings.engine().batch_size, parent=self)
         self.mix_builder = MixBuilder(self)
 
@@ -793,34 +796,26 @@ class MainWindow(QMainWindow):
         self.engine_label.setToolTip(self.settings.engine().model)
 
     def _engine_loading(self) -> None:
-        model = self.settings.engine().model
-        text = (f"Loading the Dia model\n{model}\n(downloaded from the Hugging Face hub on first use; "
-                "this can take a while)")
-        dialog = QProgressDialog(text, "Cancel", 0, 0, self)
-        dialog.setWindowTitle("Loading model")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
+        dialog = ModelLoadDialog(self.settings.engine().model, self.downloads, self)
         dialog.canceled.connect(self._cancel_loading)
         self._load_dialog = dialog
-        self._load_started = time.monotonic()
-        self._load_timer = QTimer(dialog)  # the load reports no steps: show that time passes
-        self._load_timer.timeout.connect(lambda: dialog.setLabelText(
-            f"{text}\n\n{int(time.monotonic() - self._load_started)} s"))
-        self._load_timer.start(1000)
         self.engine_label.setText("Model: loading…")
 
     def _cancel_loading(self) -> None:
         self.controller.stop()
-        self.statusBar().showMessage("Cancelled: the queued lines were dropped. The model finishes loading in the "
-                                     "background and is kept for the next Generate.", 8000)
+        if self._load_dialog is not None and self._load_dialog.downloading:
+            message = ("Download cancelled: the queued lines were dropped. Finished files are kept; the next "
+                       "Generate downloads only the rest.")
+        else:
+            message = ("Cancelled: the queued lines were dropped. The model finishes loading in the background "
+                       "and is kept for the next Generate.")
+        self.statusBar().showMessage(message, 8000)
         self._close_load_dialog()
 
     def _close_load_dialog(self) -> None:
         if self._load_dialog is not None:
             dialog, self._load_dialog = self._load_dialog, None
-            dialog.canceled.disconnect(self._cancel_loading)
+            dialog.canceled.disconnect()  # closing a QProgressDialog emits canceled: that is no Cancel
             dialog.close()
             dialog.deleteLater()
 
@@ -832,6 +827,8 @@ class MainWindow(QMainWindow):
         self._load_failed = True  # the queue then drains as "stopped": say what really happened
         self._close_load_dialog()
         self._show_engine_status()
+        if self.downloads.cancelled:  # the user stopped the download: not an error
+            return
         self._error("The model could not be loaded",
                     f"{message}\n\nCheck the model and codec in Settings (Ctrl+,).")
 
