@@ -5,6 +5,7 @@ with the same surface. Faces read model facts from `engine.info` only."""
 
 from .engine import DiaEngine, combine_voices
 from .errors import AudioInputError, DiaEngineError, GenerationOutOfMemory, ModelLoadError
+from .hub import DownloadCancelled, DownloadObserver, DownloadStatus, TqdmProgress, observe_downloads
 from .info import ModelInfo
 from .text import text_byte_length
 from .types import (
@@ -22,7 +23,8 @@ from .types import (
 )
 
 __all__ = [
-    "AudioInputError", "DIA_DEFAULT_SAMPLING", "DiaEngine", "DiaEngineError", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
+    "AudioInputError", "DIA_DEFAULT_SAMPLING", "DiaEngine", "DiaEngineError", "DownloadCancelled", "DownloadObserver",
+    "DownloadStatus", "TqdmProgress", "observe_downloads", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
     "GenerationRequest", "GenerationResult", "HOP_LENGTH", "ModelInfo", "ModelLoadError", "NUM_CHANNELS", "Progress",
     "SAMPLE_RATE", "SamplingParams", "VoiceClip", "VoicePrompt", "combine_voices", "text_byte_length",
 ]
