@@ -3,6 +3,7 @@
 from .engine import DiaEngine, combine_voices
 from .errors import AudioInputError, DiaEngineError, GenerationOutOfMemory, ModelLoadError
 from .info import ModelInfo
+from .recogniser import DEFAULT_RECOGNISER, RecognisedWord, Recogniser, Transcription
 from .text import text_byte_length
 from .types import (
     DIA_DEFAULT_SAMPLING,
@@ -16,9 +17,13 @@ from .types import (
     SamplingParams,
     VoicePrompt,
 )
+from .words import WordTiming, align_words, normalise_words, time_transcript_words
 
 __all__ = [
     "AudioInputError", "DIA_DEFAULT_SAMPLING", "DiaEngine", "DiaEngineError", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
     "GenerationRequest", "GenerationResult", "HOP_LENGTH", "ModelInfo", "ModelLoadError", "NUM_CHANNELS", "Progress",
     "SAMPLE_RATE", "SamplingParams", "VoicePrompt", "combine_voices", "text_byte_length",
+    # speech recognition (transcripts, take checks, word timings for voice prompts)
+    "DEFAULT_RECOGNISER", "RecognisedWord", "Recogniser", "Transcription", "WordTiming", "align_words",
+    "normalise_words", "time_transcript_words",
 ]

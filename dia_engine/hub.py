@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ModelLoadError
@@ -20,8 +21,12 @@ def _looks_like_repo_id(source: str) -> bool:
     return len(parts) == 2 and all(parts) and not source.startswith((".", "~")) and "\\" not in source
 
 
-def resolve_source(source: str | os.PathLike, cache_dir: str | None = None) -> Path:
-    """A local folder holding `config.json` and one copy of the weights."""
+def resolve_source(source: str | os.PathLike, cache_dir: str | None = None,
+                   patterns: Sequence[list[str]] = WEIGHT_PATTERNS) -> Path:
+    """A local folder holding `config.json` and one copy of the weights.
+
+    `patterns`: the file sets to fetch from a hub repo, in order of preference (other models, such as the
+    speech recogniser, pass their own)."""
     path = Path(source).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -32,7 +37,7 @@ def resolve_source(source: str | os.PathLike, cache_dir: str | None = None) -> P
     text = str(source)
     if not _looks_like_repo_id(text):
         raise ModelLoadError(f"model folder not found: {path}")
-    return _download(text, cache_dir)
+    return _download(text, cache_dir, patterns)
 
 
 def _has_weights(folder: Path) -> bool:
@@ -45,12 +50,12 @@ def _has_weights(folder: Path) -> bool:
         return False
 
 
-def _download(repo_id: str, cache_dir: str | None) -> Path:
+def _download(repo_id: str, cache_dir: str | None, patterns_to_try: Sequence[list[str]] = WEIGHT_PATTERNS) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     last_error: Exception | None = None
-    for patterns in WEIGHT_PATTERNS:
+    for patterns in patterns_to_try:
         try:
             folder = Path(snapshot_download(repo_id, allow_patterns=patterns, cache_dir=cache_dir))
         except RepositoryNotFoundError:
@@ -65,4 +70,4 @@ def _download(repo_id: str, cache_dir: str | None) -> Path:
             f"cannot fetch '{repo_id}' from the Hugging Face hub and it is not in the local cache "
             f"(no network? HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', '0')}): {last_error}"
         )
-    raise ModelLoadError(f"Hugging Face repo '{repo_id}' holds no Dia weights in a supported layout")
+    raise ModelLoadError(f"Hugging Face repo '{repo_id}' holds no model weights in a supported layout")

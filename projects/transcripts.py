@@ -1,0 +1,146 @@
+"""Automatic transcripts: what the speech recogniser hears in a clip or a take, cached by the audio's content.
+
+    transcriber = Transcriber(device=engine.device)     # loads nothing yet
+    heard = transcriber.transcribe_file(clip)            # cached: the same clip is never transcribed twice
+    transcriber.unload()                                 # before a long generation
+
+The cache is a folder of small JSON files named by the audio's SHA-256 and the recogniser that heard it
+(`DIA_STUDIO_CACHE`/transcripts, else ~/.cache/dia-studio/transcripts): a clip moved, renamed or used in
+another project keeps its transcript. Where no recogniser can be loaded (not downloaded and offline, ...),
+`RecogniserUnavailable` says why, once, and nothing else stops working.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from dia_engine import DEFAULT_RECOGNISER, ModelLoadError, Recogniser, Transcription
+
+from .store import ProjectError
+from .voices import file_sha256
+
+
+class RecogniserUnavailable(ProjectError):
+    """No speech recogniser can be loaded; the message says why (shown as "checks off because ...")."""
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("DIA_STUDIO_CACHE")
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dia-studio"
+    return base / "transcripts"
+
+
+def audio_sha256(audio: np.ndarray, sample_rate: int) -> str:
+    """Content hash of samples in memory (a take not yet written, a resampled clip)."""
+    digest = hashlib.sha256(f"{int(sample_rate)}:".encode())
+    digest.update(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+class TranscriptCache:
+    def __init__(self, folder: str | Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_cache_dir()
+
+    def path(self, sha256: str, model_id: str) -> Path:
+        model = re.sub(r"[^\w.-]+", "_", model_id.strip("/\\")).strip("_")[-80:] or "model"
+        return self.folder / sha256[:2] / f"{sha256}-{model}.json"
+
+    def get(self, sha256: str, model_id: str) -> Transcription | None:
+        path = self.path(sha256, model_id)
+        try:
+            return Transcription.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a damaged entry is transcribed again and overwritten
+
+    def put(self, sha256: str, transcription: Transcription) -> None:
+        path = self.path(sha256, transcription.model_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            temp.write_text(json.dumps(transcription.to_dict()), encoding="utf-8")
+            temp.replace(path)
+        except OSError:
+            pass  # a read-only cache only costs a second transcription later
+
+
+class Transcriber:
+    """The recogniser (loaded on first use) behind the transcript cache. Thread-safe; one call at a time."""
+
+    def __init__(self, source: str | os.PathLike = DEFAULT_RECOGNISER, *, device: str | None = None,
+                 dtype: str | None = None, cache: TranscriptCache | None = None,
+                 hub_cache_dir: str | None = None) -> None:
+        self.source = str(source)
+        self.cache = cache if cache is not None else TranscriptCache()
+        self._settings = {"device": device, "dtype": dtype, "cache_dir": hub_cache_dir}
+        self._recogniser: Recogniser | None = None
+        self._unavailable: str | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def model_id(self) -> str:
+        return self.source
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why the recogniser could not be loaded (after a failed try), else None."""
+        return self._unavailable
+
+    @property
+    def loaded(self) -> bool:
+        return self._recogniser is not None and self._recogniser.loaded
+
+    def load(self) -> None:
+        """Load the recogniser now (e.g. to learn early whether checks can run). Raises RecogniserUnavailable."""
+        with self._lock:
+            if self._unavailable is not None:
+                raise RecogniserUnavailable(self._unavailable)
+            try:
+                if self._recogniser is None:
+                    self._recogniser = Recogniser(self.source, **self._settings)
+                self._recogniser.load()
+            except ModelLoadError as error:
+                self._unavailable = f"the speech recogniser {self.source} cannot be loaded: {error}"
+                raise RecogniserUnavailable(self._unavailable) from None
+
+    def available(self) -> bool:
+        try:
+            self.load()
+        except RecogniserUnavailable:
+            return False
+        return True
+
+    def unload(self) -> None:
+        with self._lock:
+            if self._recogniser is not None:
+                self._recogniser.unload()
+
+    def cached_file(self, path: str | Path) -> Transcription | None:
+        """The cached transcript of a file, without loading any model."""
+        return self.cache.get(file_sha256(Path(path)), self.model_id)
+
+    def transcribe_file(self, path: str | Path) -> Transcription:
+        sha = file_sha256(Path(path))
+        return self._cached_or(sha, lambda recogniser: recogniser.transcribe(Path(path)))
+
+    def transcribe_audio(self, audio: np.ndarray, sample_rate: int) -> Transcription:
+        sha = audio_sha256(audio, sample_rate)
+        return self._cached_or(sha, lambda recogniser: recogniser.transcribe(audio, sample_rate))
+
+    def _cached_or(self, sha: str, transcribe) -> Transcription:
+        found = self.cache.get(sha, self.model_id)
+        if found is not None:
+            return found
+        with self._lock:
+            self.load()
+            transcription = transcribe(self._recogniser)
+        self.cache.put(sha, transcription)
+        return transcription
