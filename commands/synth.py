@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .common import add_engine_options, add_sampling_options, fail, load_engine, sampling_from_args
+from .recognise import add_recogniser_options, auto_transcript, is_auto, make_transcriber
 
 
 def add_parser(sub) -> None:
@@ -15,9 +16,11 @@ def add_parser(sub) -> None:
     p.add_argument("text", help="speaker-tagged text; start with [S1]")
     p.add_argument("--out", required=True, help="output WAV file")
     p.add_argument("--voice", help="reference clip for the voice (any format libsndfile reads)")
-    p.add_argument("--voice-transcript", help="what is said in the reference clip (required with --voice)")
+    p.add_argument("--voice-transcript", help="what is said in the reference clip (required with --voice); 'auto': "
+                                              "heard by the speech recogniser (cached by the clip's content)")
     add_engine_options(p)
     add_sampling_options(p)
+    add_recogniser_options(p)
     p.set_defaults(func=run)
 
 
@@ -37,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.exists():
         return fail(f"output folder does not exist: {out.parent}")
     try:
+        if is_auto(args.voice_transcript):
+            transcriber = make_transcriber(args)
+            args.voice_transcript = auto_transcript(transcriber, Path(args.voice), f"the clip {Path(args.voice).name}")
+            transcriber.unload()  # its memory goes to the generation
         sampling = sampling_from_args(args)
         engine = load_engine(args)
         voice = engine.encode_voice(args.voice, args.voice_transcript) if args.voice else None

@@ -78,6 +78,7 @@ class Recogniser:
         if self.beams < 1:
             raise ValueError(f"beams must be at least 1, got {beams}")
         self._pipeline = None
+        self._folder: Path | None = None
         self._lock = threading.RLock()
 
     @property
@@ -88,15 +89,20 @@ class Recogniser:
     def loaded(self) -> bool:
         return self._pipeline is not None
 
+    def locate(self) -> Path:
+        """The model's folder, fetched into the hub cache if needed, without loading it (a cheap "is it there?")."""
+        with self._lock:
+            if self._folder is None:
+                from .hub import resolve_source
+
+                self._folder = resolve_source(self.source, self.cache_dir, patterns=RECOGNISER_PATTERNS)
+            return self._folder
+
     def load(self) -> None:
         """Fetch (once) and load the model. Raises ModelLoadError with a readable reason."""
         with self._lock:
-            if self._pipeline is not None:
-                return
-            from .hub import resolve_source
-
-            folder = resolve_source(self.source, self.cache_dir, patterns=RECOGNISER_PATTERNS)
-            self._pipeline = _build_pipeline(folder, self.device, self.dtype)
+            if self._pipeline is None:
+                self._pipeline = _build_pipeline(self.locate(), self.device, self.dtype)
 
     def unload(self) -> None:
         """Drop the model and give its memory back (the next `transcribe` loads it again)."""

@@ -98,15 +98,22 @@ class Transcriber:
     def loaded(self) -> bool:
         return self._recogniser is not None and self._recogniser.loaded
 
+    def locate(self) -> None:
+        """Make sure the model is there (fetched if needed) without loading it. Raises RecogniserUnavailable."""
+        self._call("locate")
+
     def load(self) -> None:
-        """Load the recogniser now (e.g. to learn early whether checks can run). Raises RecogniserUnavailable."""
+        """Load the recogniser now. Raises RecogniserUnavailable."""
+        self._call("load")
+
+    def _call(self, method: str) -> None:
         with self._lock:
             if self._unavailable is not None:
                 raise RecogniserUnavailable(self._unavailable)
             try:
                 if self._recogniser is None:
                     self._recogniser = Recogniser(self.source, **self._settings)
-                self._recogniser.load()
+                getattr(self._recogniser, method)()
             except ModelLoadError as error:
                 self._unavailable = f"the speech recogniser {self.source} cannot be loaded: {error}"
                 raise RecogniserUnavailable(self._unavailable) from None
