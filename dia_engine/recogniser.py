@@ -98,6 +98,15 @@ class Recogniser:
                 self._folder = resolve_source(self.source, self.cache_dir, patterns=RECOGNISER_PATTERNS)
             return self._folder
 
+    def is_downloaded(self) -> bool:
+        """Whether the model is at hand without a download: a local folder, or a repo in the hub cache."""
+        if self._folder is not None or Path(self.source).expanduser().is_dir():
+            return True
+        from huggingface_hub import try_to_load_from_cache
+
+        return all(isinstance(try_to_load_from_cache(self.source, name, cache_dir=self.cache_dir), str)
+                   for name in ("config.json", "model.safetensors"))
+
     def load(self) -> None:
         """Fetch (once) and load the model. Raises ModelLoadError with a readable reason."""
         with self._lock:

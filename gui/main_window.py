@@ -27,6 +27,7 @@ from gui.session import ProjectSession
 from gui.settings import AppSettings, EngineSettings
 from gui.settings_dialog import SettingsDialog
 from gui.speakers_panel import SpeakersPanel
+from gui.take_checks import connect_speakers, install_take_checks, verdict_detail
 from gui.timeline import MixBuilder, MixSnapshot, TimelinePanel
 from projects.estimate import estimate_seconds
 from projects.model import Sampling
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self.take_checks = install_take_checks(self)
         self._restore_window()
 
     # ================================================================================================ construction
@@ -376,6 +378,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self._statuses = None
         self._lint_dirty = True
+        self.take_checks.open_project(session.project)
         session.setParent(self)
         self.editor.blockSignals(True)
         self.editor.setPlainText(session.project.doc.script)
@@ -395,6 +398,7 @@ class MainWindow(QMainWindow):
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
         self.speakers_panel.errorRaised.connect(self._voice_error)
+        connect_speakers(self.take_checks, self.speakers_panel)
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.speakers_panel)
         left.addWidget(self.checks)
@@ -634,6 +638,10 @@ class MainWindow(QMainWindow):
             elif status is LineStatus.DONE:
                 state = LineState.DONE
                 detail = f"Take {take.id} (seed {take.seed}{', pinned' if line.pinned else ''})"
+                check = self.take_checks.result(line.id, take.id)
+                if check is not None and not check.passed:
+                    state = LineState.CHECK_FAILED
+                detail = "\n".join(filter(None, [detail, verdict_detail(check)]))
             elif status is LineStatus.STALE:
                 state = LineState.STALE
             else:
@@ -983,4 +991,5 @@ class MainWindow(QMainWindow):
         for timer in (self._autosave_timer, self._mix_timer, self._views_timer, self._sync_timer):
             timer.stop()
         self.controller.shutdown()
+        self.take_checks.shutdown()
         self.mix_builder.shutdown()

@@ -33,12 +33,13 @@ class TakeReviewer:
         self._voice_rates: dict[tuple[str, str], float | None] = {}  # (clip hash, transcript) -> words/s
         self._lock = threading.Lock()
 
-    def check(self, line_id: str, take_id: str | None = None) -> TakeCheck:
+    def check(self, line_id: str, take_id: str | None = None, *, download: bool = True) -> TakeCheck:
         """Check a take (the line's active one by default), transcribing it if it was never heard.
 
-        Raises RecogniserUnavailable when no recogniser can be loaded, TakeMissingError when the file is gone."""
+        Raises RecogniserUnavailable when no recogniser can be loaded (or, with `download=False`, when it is not
+        downloaded yet), KeyError or OSError when the line, take or file is gone."""
         take, audio, rate = self._take(line_id, take_id)
-        heard = self.transcriber.transcribe_audio(audio, rate)
+        heard = self.transcriber.transcribe_audio(audio, rate, download=download)
         return self._compare(line_id, heard, audio, rate)
 
     def cached_check(self, line_id: str, take_id: str | None = None) -> TakeCheck | None:

@@ -113,10 +113,21 @@ class Transcriber:
             try:
                 if self._recogniser is None:
                     self._recogniser = Recogniser(self.source, **self._settings)
-                getattr(self._recogniser, method)()
+                if method != "__init__":
+                    getattr(self._recogniser, method)()
             except ModelLoadError as error:
                 self._unavailable = f"the speech recogniser {self.source} cannot be loaded: {error}"
                 raise RecogniserUnavailable(self._unavailable) from None
+
+    def _require_downloaded(self) -> None:
+        if self._unavailable is not None:
+            raise RecogniserUnavailable(self._unavailable)
+        if self._recogniser is None:
+            self._call("__init__")  # constructs it (a bad device setting is reported like a load error)
+        if not self._recogniser.loaded and not self._recogniser.is_downloaded():
+            raise RecogniserUnavailable(f"the speech recogniser {self.source} is not downloaded yet (about "
+                                        f"{_download_size(self.source)}): press Transcribe on a speaker card to "
+                                        "download it, or choose a downloaded one in the settings")
 
     def available(self) -> bool:
         try:
@@ -134,20 +145,27 @@ class Transcriber:
         """The cached transcript of a file, without loading any model."""
         return self.cache.get(file_sha256(Path(path)), self.model_id)
 
-    def transcribe_file(self, path: str | Path) -> Transcription:
+    def transcribe_file(self, path: str | Path, *, download: bool = True) -> Transcription:
+        """What is said in the file (cached). `download=False`: never start a model download for it."""
         sha = file_sha256(Path(path))
-        return self._cached_or(sha, lambda recogniser: recogniser.transcribe(Path(path)))
+        return self._cached_or(sha, lambda recogniser: recogniser.transcribe(Path(path)), download)
 
-    def transcribe_audio(self, audio: np.ndarray, sample_rate: int) -> Transcription:
+    def transcribe_audio(self, audio: np.ndarray, sample_rate: int, *, download: bool = True) -> Transcription:
         sha = audio_sha256(audio, sample_rate)
-        return self._cached_or(sha, lambda recogniser: recogniser.transcribe(audio, sample_rate))
+        return self._cached_or(sha, lambda recogniser: recogniser.transcribe(audio, sample_rate), download)
 
-    def _cached_or(self, sha: str, transcribe) -> Transcription:
+    def _cached_or(self, sha: str, transcribe, download: bool = True) -> Transcription:
         found = self.cache.get(sha, self.model_id)
         if found is not None:
             return found
         with self._lock:
+            if not download:
+                self._require_downloaded()
             self.load()
             transcription = transcribe(self._recogniser)
         self.cache.put(sha, transcription)
         return transcription
+
+
+def _download_size(source: str) -> str:
+    return "1.6 GB" if source == DEFAULT_RECOGNISER else "its size on the hub"
