@@ -11,6 +11,7 @@ from dia_engine import SAMPLE_RATE
 from gui import icons, theme
 from gui.line_state import LineState, LineView
 from gui.sampling_form import SamplingForm
+from gui.take_checks import verdict_detail
 from gui.session import ProjectSession
 from gui.waveform import WaveformView
 from projects.model import Sampling
@@ -44,6 +45,7 @@ class LineInspector(QWidget):
         self.session = session
         self.line_id: str | None = None
         self._view: LineView | None = None
+        self.take_check = None  # set by the window: (line id, take id) -> its TakeCheck or None
 
         self.title = QLabel("No line selected")
         self.title.setStyleSheet("font-weight: bold; font-size: 13px;")
@@ -235,6 +237,11 @@ class LineInspector(QWidget):
                 if col == 3:
                     item.setToolTip(sampling_tooltip(take.sampling))
                     item.setForeground(theme.OK)
+                check = self.take_check(line.id, take.id) if col == 1 and self.take_check else None
+                if check is not None:  # the take's verdict; a failing take's id in the warning colour
+                    item.setToolTip(verdict_detail(check))
+                    if not check.passed:
+                        item.setForeground(theme.WARNING)
                 if missing:
                     item.setForeground(theme.ERROR)
                     item.setToolTip(f"The audio file {take.file} is missing")

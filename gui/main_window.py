@@ -405,6 +405,7 @@ class MainWindow(QMainWindow):
         left.setStretchFactor(1, 1)
         self._replace_dock_widget(self.speakers_dock, left)
         self.inspector = LineInspector(session)
+        self.inspector.take_check = self.take_checks.result
         self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)
         self.inspector.compareRequested.connect(self.compare_takes)

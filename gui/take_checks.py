@@ -233,6 +233,8 @@ def install_take_checks(window) -> TakeChecks:
         lambda line_id, take_id: window.session is not None
         and checks.take_arrived(window.session.project, line_id, take_id))
     checks.verdictChanged.connect(lambda _line_id: window._views_timer.start())
+    checks.verdictChanged.connect(lambda line_id: window.inspector is not None
+                                  and window.inspector.line_id == line_id and window.inspector.refresh())
 
     action = QAction("Regenerate Failing Lines", window)
     action.setStatusTip("Generate a new take (new seed) of every line whose active take failed its check")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dia_engine import DEFAULT_RECOGNISER, ModelLoadError, Recogniser, Transcription
+from dia_engine import DEFAULT_RECOGNISER, ModelLoadError, Recogniser, Transcription, WordTiming, time_transcript_words
 
 from .store import ProjectError
 from .voices import file_sha256
@@ -153,6 +153,14 @@ class Transcriber:
     def transcribe_audio(self, audio: np.ndarray, sample_rate: int, *, download: bool = True) -> Transcription:
         sha = audio_sha256(audio, sample_rate)
         return self._cached_or(sha, lambda recogniser: recogniser.transcribe(audio, sample_rate), download)
+
+    def word_timings(self, clip: str | Path, transcript: str, *, download: bool = True
+                     ) -> tuple[WordTiming, ...] | None:
+        """The typed `transcript`'s words with the times they are spoken in `clip` (for a Dia2 voice prompt):
+        the typed words win, the recogniser gives the times. None when the words heard do not match at all
+        (then the engine's approximate timings are the better guess)."""
+        heard = self.transcribe_file(clip, download=download)
+        return time_transcript_words(transcript, heard.words, heard.duration)
 
     def _cached_or(self, sha: str, transcribe, download: bool = True) -> Transcription:
         found = self.cache.get(sha, self.model_id)

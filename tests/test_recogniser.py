@@ -198,3 +198,17 @@ def test_recognised_words_flow_into_timings(recogniser):
         pytest.skip("the tiny model's words hold nothing the normaliser keeps")
     assert len(timings) == len(typed.split())
     assert all(0.0 <= t.start <= t.end <= heard.duration for t in timings)
+
+
+def test_word_timings_of_a_clip_come_from_its_cached_transcript(tmp_path):
+    clip = tmp_path / "host.wav"
+    sf.write(clip, _tone_bursts(1.5), RATE)
+    cache = TranscriptCache(tmp_path / "cache")
+    from projects.voices import file_sha256
+
+    cache.put(file_sha256(clip), Transcription("Hello, my friend.", HEARD, 1.5, "some/recogniser"))
+    transcriber = Transcriber("some/recogniser", cache=cache)
+    assert transcriber.word_timings(clip, "[S1] Hello my friend.") == (
+        WordTiming("Hello", 0.1, 0.4), WordTiming("my", 0.5, 0.7), WordTiming("friend.", 0.8, 1.3))
+    assert transcriber.word_timings(clip, "Something else entirely") is None
+    assert not transcriber.loaded

@@ -139,6 +139,7 @@ def test_failing_takes_are_flagged_and_regenerated(qtbot, window):
     window.editor.move_to_block(0)
     window.refresh_views()
     assert "Check failed: " in window.inspector.state_label.text()  # the active take's verdict
+    assert window.inspector.table.item(0, 1).toolTip().startswith("Check failed: ")  # each take's own
 
     with qtbot.waitSignal(window.controller.finished, timeout=120_000):
         window.act_regenerate_failing.trigger()
