@@ -51,6 +51,9 @@ def add_parser(sub) -> None:
     p.add_argument("--retake-failing", type=int, default=0, metavar="N",
                    help="check the takes and regenerate each failing line up to N times with new seeds; every "
                         "take is kept and the best one made active")
+    p.add_argument("--check-threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a take-check threshold, e.g. max_missing_words=1 or max_pause=2.5 (repeatable; "
+                        "see docs/recogniser.md)")
     add_engine_options(p)
     add_sampling_options(p)
     add_recogniser_options(p)
@@ -139,6 +142,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.retake_failing < 0:
         return fail(f"--retake-failing must be 0 or more, got {args.retake_failing}")
     checking = args.check or args.retake_failing > 0
+    thresholds = _thresholds(args.check_threshold)
     transcriber = make_transcriber(args) if checking or any(is_auto(t) for t in transcripts.values()) else None
     clip_seconds: dict[str, float] = {}
     for speaker, clip in voices.items():
@@ -224,7 +228,7 @@ def _render(args: argparse.Namespace) -> int:
     else:
         print("all lines are up to date: nothing to generate", file=sys.stderr)
     if checking:
-        status = _check_takes(project, engine, transcriber, args)
+        status = _check_takes(project, engine, transcriber, args, thresholds)
         if status:
             return status
     result = project.export(out, options)
@@ -280,12 +284,29 @@ def _generate(project, engine) -> int:
     return 0
 
 
-def _check_takes(project, engine, transcriber, args) -> int:
+def _thresholds(pairs: list[str]):
+    from projects.take_check import CheckThresholds
+
+    defaults = CheckThresholds().to_dict()
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in defaults:
+            raise ValueError(f"--check-threshold {pair!r}: write NAME=VALUE with NAME one of {', '.join(defaults)}")
+        try:
+            values[name] = type(defaults[name])(value)
+        except ValueError:
+            raise ValueError(f"--check-threshold {pair!r}: {value!r} is not a number") from None
+    return CheckThresholds(**{**defaults, **values})
+
+
+def _check_takes(project, engine, transcriber, args, thresholds) -> int:
     """Check every line's active take; with --retake-failing N, regenerate the failing ones (best take wins)."""
     from projects.generation import GenerationService
     from projects.take_review import TakeReviewer, retake_failing
 
-    reviewer = TakeReviewer(project, transcriber)
+    reviewer = TakeReviewer(project, transcriber, thresholds)
     line_ids = [line.id for line in project.lines if line.active_take is not None]
     print(f"checking {len(line_ids)} takes with {transcriber.model_id}…", file=sys.stderr, flush=True)
     checks = {line_id: reviewer.check(line_id) for line_id in line_ids}

@@ -139,9 +139,37 @@ def test_render_retake_failing_keeps_every_take(render_inputs, tiny_whisper, cac
     assert [len(line.takes) for line in Project.open(render_inputs["project"]).lines] == [3, 3]
 
 
-def test_render_retake_failing_refuses_a_negative_count(render_inputs, capsys):
+def test_render_refuses_bad_check_options(render_inputs, capsys):
     assert render(render_inputs, "--retake-failing", "-1") == 2
     assert "--retake-failing must be 0 or more" in capsys.readouterr().err
+    assert render(render_inputs, "--check", "--check-threshold", "max_silence=2") == 2
+    assert "NAME one of max_word_error_rate" in capsys.readouterr().err
+    assert render(render_inputs, "--check", "--check-threshold", "max_pause=long") == 2
+    assert "'long' is not a number" in capsys.readouterr().err
+    assert not render_inputs["project"].exists()
+
+
+def test_render_check_thresholds_are_options(render_inputs, cache_dir, engine_loads, capsys, tiny_whisper):
+    render_inputs["script"].write_text("[S1] Welcome back to the show everyone.\n[S2] Thanks for having me here.\n")
+    assert render(render_inputs, "--seed", "5") == 0
+    project = Project.open(render_inputs["project"])
+    for line in project.lines:  # what "the recogniser" heard in each take: the line without its first word
+        take = line.take(line.active_take)
+        from projects.takes import load_take_audio
+        from projects.transcripts import audio_sha256
+
+        words = project.script_line(line.id).spoken_text.split()[1:]
+        TranscriptCache().put(audio_sha256(load_take_audio(project.folder, take), 44100),
+                              Transcription(" ".join(words), (), take.duration, str(tiny_whisper)))
+    capsys.readouterr()
+    assert render(render_inputs, "--check", "--recogniser", str(tiny_whisper)) == 0
+    err = capsys.readouterr().err
+    assert "check: line 1 (S1) take L1-1: 1 word missing: 'welcome'\n" in err
+    assert "check: line 2 (S2) take L2-1: 1 word missing: 'thanks'\n" in err
+    assert "checked 2 lines: 0 ok, 2 failing" in err
+    assert render(render_inputs, "--check", "--recogniser", str(tiny_whisper), "--check-threshold",
+                  "max_missing_words=1", "--check-threshold", "max-word-error-rate=0.2") == 0
+    assert "checked 2 lines: 2 ok, 0 failing" in capsys.readouterr().err
 
 
 # ---- retakes: the best take wins ------------------------------------------------------------------------
