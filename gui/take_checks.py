@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CheckSettings:
-    """Settings group "checks": the recogniser and the thresholds (defaults: projects.take_check)."""
+    """Settings group "checks": the recogniser; group "check_thresholds": `CheckThresholds` by field name."""
 
     enabled: bool = True
     recogniser: str = DEFAULT_RECOGNISER  # hub repo id or local folder
@@ -35,24 +35,18 @@ class CheckSettings:
 
     @staticmethod
     def read(app_settings) -> tuple[CheckSettings, CheckThresholds]:
-        from gui.settings import _read
-
         q = app_settings.q
-        thresholds = CheckThresholds.from_dict(_read(q, "check_thresholds", _ThresholdFields).__dict__)
-        return _read(q, "checks", CheckSettings), thresholds
-
-
-@dataclass
-class _ThresholdFields:  # CheckThresholds as a plain dataclass for the QSettings reader
-    max_word_error_rate: float = CheckThresholds.max_word_error_rate
-    max_missing_words: int = CheckThresholds.max_missing_words
-    max_extra_words: int = CheckThresholds.max_extra_words
-    min_rate_ratio: float = CheckThresholds.min_rate_ratio
-    max_rate_ratio: float = CheckThresholds.max_rate_ratio
-    max_leading_silence: float = CheckThresholds.max_leading_silence
-    max_trailing_silence: float = CheckThresholds.max_trailing_silence
-    max_pause: float = CheckThresholds.max_pause
-    max_clipped_fraction: float = CheckThresholds.max_clipped_fraction
+        defaults = CheckSettings()
+        enabled = str(q.value("checks/enabled", defaults.enabled)).lower() not in ("false", "0", "no", "off")
+        settings = CheckSettings(enabled, str(q.value("checks/recogniser", defaults.recogniser) or
+                                              defaults.recogniser), str(q.value("checks/device", "") or ""))
+        values = {}
+        for name, default in CheckThresholds().to_dict().items():
+            try:
+                values[name] = type(default)(q.value(f"check_thresholds/{name}", default))
+            except (TypeError, ValueError):
+                values[name] = default  # a hand-edited settings file must not break the start
+        return settings, CheckThresholds(**values)
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,26 @@ def test_the_transcribe_button_fills_the_transcript(qtbot, window, tmp_path):
     assert card.transcript_edit.text() == " ".join(heard.text.split())
     assert window.session.project.doc.speakers["S1"].transcript == " ".join(heard.text.split())
     assert card.transcribe_button.text() == "Transcribe"
+
+
+def test_settings_choose_the_recogniser_the_thresholds_and_can_turn_checks_off(qtbot, tmp_path):
+    from gui.take_checks import CheckSettings
+    from projects.take_check import CheckThresholds
+
+    q = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings, thresholds = CheckSettings.read(AppSettings(q))
+    assert settings == CheckSettings() and thresholds == CheckThresholds()
+    q.setValue("checks/recogniser", "openai/whisper-small.en")
+    q.setValue("check_thresholds/max_pause", "2.5")
+    q.setValue("check_thresholds/max_missing_words", "not a number")
+    q.setValue("checks/enabled", "false")
+    q.sync()
+    settings, thresholds = CheckSettings.read(AppSettings(QSettings(str(tmp_path / "s.ini"),
+                                                                    QSettings.Format.IniFormat)))
+    assert settings.recogniser == "openai/whisper-small.en" and not settings.enabled
+    assert thresholds == CheckThresholds(max_pause=2.5)
+    checks = TakeChecks.from_settings(AppSettings(q))
+    try:
+        assert checks.off_reason == "take checks are turned off in the settings"
+    finally:
+        checks.shutdown()
