@@ -141,7 +141,10 @@ class Recogniser:
 
 
 def _build_pipeline(folder: Path, device: torch.device, dtype: torch.dtype):
-    from transformers import WhisperForConditionalGeneration, WhisperProcessor, pipeline
+    try:
+        from transformers import WhisperForConditionalGeneration, WhisperProcessor, pipeline
+    except ImportError as exc:
+        raise ModelLoadError(f"the speech recogniser needs the 'transformers' package: {exc}") from None
 
     try:
         processor = WhisperProcessor.from_pretrained(folder)
