@@ -104,8 +104,10 @@ class Recogniser:
             return True
         from huggingface_hub import try_to_load_from_cache
 
-        return all(isinstance(try_to_load_from_cache(self.source, name, cache_dir=self.cache_dir), str)
-                   for name in ("config.json", "model.safetensors"))
+        def cached(name: str) -> bool:
+            return isinstance(try_to_load_from_cache(self.source, name, cache_dir=self.cache_dir), str)
+
+        return cached("config.json") and (cached("model.safetensors") or cached("model.safetensors.index.json"))
 
     def load(self) -> None:
         """Fetch (once) and load the model. Raises ModelLoadError with a readable reason."""

@@ -212,3 +212,10 @@ def test_word_timings_of_a_clip_come_from_its_cached_transcript(tmp_path):
         WordTiming("Hello", 0.1, 0.4), WordTiming("my", 0.5, 0.7), WordTiming("friend.", 0.8, 1.3))
     assert transcriber.word_timings(clip, "Something else entirely") is None
     assert not transcriber.loaded
+
+
+def test_is_downloaded_looks_without_fetching(tiny_whisper, tmp_path):
+    assert Recogniser(tiny_whisper, device="cpu").is_downloaded()
+    cache = as_hub_cache(tiny_whisper, tmp_path / "hub", "example/whisper-tiny")
+    assert Recogniser("example/whisper-tiny", device="cpu", cache_dir=str(cache)).is_downloaded()
+    assert not Recogniser("example/elsewhere", device="cpu", cache_dir=str(cache)).is_downloaded()
