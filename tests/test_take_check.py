@@ -129,3 +129,39 @@ def test_the_best_take_has_the_fewest_problems_then_the_fewest_errors():
 def test_silence_profile_of_pure_silence_and_of_nothing():
     assert measure_silence(np.zeros(RATE, np.float32), RATE).speech_seconds == 0.0
     assert measure_silence(np.zeros(0, np.float32), RATE).leading == 0.0
+
+
+# ---- real speech (espeak-ng, where installed: `apt-get install espeak-ng`) -------------------------------------
+
+SENTENCE = "I really like that big old house. It has a garden, and a view of the sea."
+
+
+def espeak(tmp_path, words_per_minute: int):
+    import shutil
+    import subprocess
+
+    import soundfile as sf
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    path = tmp_path / f"speech-{words_per_minute}.wav"
+    subprocess.run(["espeak-ng", "-s", str(words_per_minute), "-w", str(path), SENTENCE], check=True)
+    audio, rate = sf.read(path, dtype="float32")
+    return audio, rate
+
+
+def test_real_speech_passes_and_its_faults_are_found(tmp_path):
+    audio, rate = espeak(tmp_path, 160)
+    voice = voice_rate(SENTENCE, audio, rate)
+    assert 2.5 < voice < 5.0  # espeak-ng speaks briskly
+    assert check_take(SENTENCE, SENTENCE, audio, rate, voice_words_per_second=voice).verdict == "ok"
+    # The same voice at double speed is too fast; a 2 s gap in the middle is a pause; a word dropped is named.
+    fast, fast_rate = espeak(tmp_path, 320)
+    assert check_take(SENTENCE, SENTENCE, fast, fast_rate, voice_words_per_second=voice).verdict.startswith(
+        "too fast")
+    middle = len(audio) // 2
+    gap = np.concatenate([audio[:middle], np.zeros(2 * rate, np.float32), audio[middle:]])
+    assert "2.0 s pause" in check_take(SENTENCE, SENTENCE, gap, rate, voice_words_per_second=voice).verdict
+    heard = SENTENCE.replace("big ", "")
+    assert check_take(SENTENCE, heard, audio, rate, voice_words_per_second=voice).verdict == \
+        "1 word missing: 'big'"
