@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dia_engine import DEFAULT_RECOGNISER, ModelLoadError, Recogniser, Transcription, WordTiming, time_transcript_words
+from dia_engine import DEFAULT_RECOGNISER, AudioInputError, ModelLoadError, Recogniser, Transcription, WordTiming, time_transcript_words
 
 from .store import ProjectError
 from .voices import file_sha256
@@ -173,6 +173,27 @@ class Transcriber:
             transcription = transcribe(self._recogniser)
         self.cache.put(sha, transcription)
         return transcription
+
+
+_default: Transcriber | None = None
+_default_lock = threading.Lock()
+
+
+def clip_word_timings(clip: str | Path, transcript: str, transcriber: Transcriber | None = None
+                      ) -> tuple[WordTiming, ...] | None:
+    """Word timings of a voice clip for a Dia2 prompt from the recogniser (default: the default recogniser),
+    or None where it cannot give them: not downloaded (never downloaded for this), unreadable clip, nothing in
+    common. The engine then derives approximate timings."""
+    global _default
+    if transcriber is None:
+        with _default_lock:
+            if _default is None:
+                _default = Transcriber()
+            transcriber = _default
+    try:
+        return transcriber.word_timings(clip, transcript, download=False)
+    except (RecogniserUnavailable, AudioInputError, OSError):
+        return None
 
 
 def _download_size(source: str) -> str:

@@ -212,6 +212,13 @@ def test_word_timings_of_a_clip_come_from_its_cached_transcript(tmp_path):
         WordTiming("Hello", 0.1, 0.4), WordTiming("my", 0.5, 0.7), WordTiming("friend.", 0.8, 1.3))
     assert transcriber.word_timings(clip, "Something else entirely") is None
     assert not transcriber.loaded
+    # For a Dia2 prompt: the same, or None (approximate timings) where the recogniser is not at hand.
+    from projects.transcripts import clip_word_timings
+
+    assert clip_word_timings(clip, "Hello my friend.", transcriber)[2] == WordTiming("friend.", 0.8, 1.3)
+    offline = Transcriber("example/not-downloaded", cache=cache, hub_cache_dir=str(tmp_path / "hub"))
+    assert clip_word_timings(clip, "Hello my friend.", offline) is None
+    assert clip_word_timings(tmp_path / "missing.wav", "Hello", transcriber) is None
 
 
 def test_is_downloaded_looks_without_fetching(tiny_whisper, tmp_path):
