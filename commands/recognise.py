@@ -29,6 +29,13 @@ def make_transcriber(args: argparse.Namespace):
     return Transcriber(args.recogniser, device=args.recogniser_device or getattr(args, "device", None))
 
 
+def showing_downloads():
+    """A download bar on stderr while the recogniser is fetched from the hub (once), as for the TTS model."""
+    from dia_engine import TqdmProgress, observe_downloads
+
+    return observe_downloads(TqdmProgress())
+
+
 def auto_transcript(transcriber, clip, label: str) -> str:
     """The words the recogniser hears in `clip` (cached by content). Raises ValueError with a readable reason."""
     from dia_engine import AudioInputError
@@ -38,7 +45,8 @@ def auto_transcript(transcriber, clip, label: str) -> str:
     if cached is None:
         print(f"transcribing {label} with {transcriber.model_id}…", file=sys.stderr, flush=True)
     try:
-        heard = cached or transcriber.transcribe_file(clip)
+        with showing_downloads():
+            heard = cached or transcriber.transcribe_file(clip)
     except RecogniserUnavailable as error:
         raise ValueError(f"cannot transcribe {label} automatically: {error}; type its transcript instead") from None
     except AudioInputError as error:

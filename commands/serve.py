@@ -8,7 +8,7 @@ import os
 import sys
 
 from commands.common import add_engine_options, fail, load_engine
-from commands.recognise import add_recogniser_options, make_transcriber
+from commands.recognise import add_recogniser_options, make_transcriber, showing_downloads
 
 API_KEY_ENV = "DIA_STUDIO_API_KEY"
 
@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.voices:
             transcriber = make_transcriber(args)
-            voices, warnings = VoiceLibrary.from_folder(args.voices, transcriber)
+            with showing_downloads():
+                voices, warnings = VoiceLibrary.from_folder(args.voices, transcriber)
             transcriber.unload()  # transcripts are cached; the memory goes to the TTS model
         elif args.project:
             voices, warnings = VoiceLibrary.from_project(args.project)

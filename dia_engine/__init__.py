@@ -2,6 +2,7 @@
 
 from .engine import DiaEngine, combine_voices
 from .errors import AudioInputError, DiaEngineError, GenerationOutOfMemory, ModelLoadError
+from .hub import DownloadCancelled, DownloadObserver, DownloadStatus, TqdmProgress, observe_downloads
 from .info import ModelInfo
 from .recogniser import DEFAULT_RECOGNISER, RecognisedWord, Recogniser, Transcription
 from .text import text_byte_length
@@ -20,7 +21,8 @@ from .types import (
 from .words import WordTiming, align_words, normalise_words, time_transcript_words
 
 __all__ = [
-    "AudioInputError", "DIA_DEFAULT_SAMPLING", "DiaEngine", "DiaEngineError", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
+    "AudioInputError", "DIA_DEFAULT_SAMPLING", "DiaEngine", "DiaEngineError", "DownloadCancelled", "DownloadObserver",
+    "DownloadStatus", "TqdmProgress", "observe_downloads", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
     "GenerationRequest", "GenerationResult", "HOP_LENGTH", "ModelInfo", "ModelLoadError", "NUM_CHANNELS", "Progress",
     "SAMPLE_RATE", "SamplingParams", "VoicePrompt", "combine_voices", "text_byte_length",
     # speech recognition (transcripts, take checks, word timings for voice prompts)

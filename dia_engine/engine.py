@@ -80,7 +80,10 @@ class DiaEngine:
         self.per_slot_attention = device.type == "cpu" and not compile
         self._rows_independent: dict[int, bool] = {}
         self._voice_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()  # one generation at a time per engine
+        # One generation at a time per engine. Re-entrant: `on_result`/`on_progress` run on the generating thread
+        # while it is held, and may call `decode` or `encode_voice` (e.g. to save a take); the loop waits for
+        # them, so nothing else touches the model or codec meanwhile. Other threads still wait their turn.
+        self._lock = threading.RLock()
 
     # ----------------------------------------------------------------------------------------- loading
     @classmethod
@@ -130,7 +133,7 @@ class DiaEngine:
     def info(self) -> ModelInfo:
         """What the faces may know about the loaded model (see `dia_engine.info`)."""
         return ModelInfo(
-            family="dia", variant="0626", model_id=self.model_id, sample_rate=SAMPLE_RATE,
+            family="dia", variant=self.config.variant, model_id=self.model_id, sample_rate=SAMPLE_RATE,
             frames_per_second=FRAMES_PER_SECOND, max_frames=self.config.decoder.audio_length,
             text_limit=self.config.encoder.text_length, text_unit="bytes",
             codebooks=self.config.decoder.num_channels, word_timestamps=False,

@@ -27,10 +27,13 @@ from .errors import AudioInputError, ModelLoadError
 DEFAULT_RECOGNISER = "openai/whisper-large-v3-turbo"
 WHISPER_SAMPLE_RATE = 16_000
 CHUNK_SECONDS = 30.0  # Whisper's window: longer audio is transcribed in overlapping 30 s chunks
-# Config, generation config, tokenizer and feature-extractor files, and one copy of the weights.
-RECOGNISER_PATTERNS = (
-    ["*.json", "*.txt", "model.safetensors"],
-    ["*.json", "*.txt", "model.safetensors.index.json", "model-*.safetensors"],
+# Config, generation config, tokenizer and feature-extractor files (merges.txt where the repo has one), and one
+# copy of the weights; alternatives in order of preference, as `hub.resolve_source` takes them.
+RECOGNISER_FILES = (
+    ("*.json", "*.txt", "model.safetensors"),
+    ("*.json", "model.safetensors"),
+    ("*.json", "*.txt", "model.safetensors.index.json", "model-*.safetensors"),
+    ("*.json", "model.safetensors.index.json", "model-*.safetensors"),
 )
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -95,7 +98,7 @@ class Recogniser:
             if self._folder is None:
                 from .hub import resolve_source
 
-                self._folder = resolve_source(self.source, self.cache_dir, patterns=RECOGNISER_PATTERNS)
+                self._folder = resolve_source(self.source, self.cache_dir, files=RECOGNISER_FILES)
             return self._folder
 
     def is_downloaded(self) -> bool:
