@@ -131,8 +131,8 @@ def choose_files(family: str | None, repo_files: list[str], alternatives: Files 
         matches = [[f for f in repo_files if fnmatch.fnmatchcase(f, p)] for p in patterns]
         if all(matches):
             return list(dict.fromkeys(f for group in matches for f in sorted(group)))  # in the patterns' order
-    raise ModelLoadError(f"the repo holds no weights in a layout Dia Studio reads ({family or 'expected '
-                         + ' or '.join('+'.join(a) for a in alternatives or ())})")
+    layout = family or " or ".join("+".join(a) for a in alternatives or ())
+    raise ModelLoadError(f"the repo holds no weights in a layout Dia Studio reads ({layout})")
 
 
 def download(repo_id: str, cache_dir: str | None = None, files: Files | None = None) -> Path:
