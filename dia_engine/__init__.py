@@ -7,6 +7,7 @@ from .engine import DiaEngine, combine_voices
 from .errors import AudioInputError, DiaEngineError, GenerationOutOfMemory, ModelLoadError
 from .hub import DownloadCancelled, DownloadObserver, DownloadStatus, TqdmProgress, observe_downloads
 from .info import ModelInfo
+from .recogniser import DEFAULT_RECOGNISER, RecognisedWord, Recogniser, Transcription
 from .text import text_byte_length
 from .types import (
     DIA_DEFAULT_SAMPLING,
@@ -21,10 +22,14 @@ from .types import (
     VoiceClip,
     VoicePrompt,
 )
+from .words import WordTiming, align_words, normalise_words, time_transcript_words
 
 __all__ = [
     "AudioInputError", "DIA_DEFAULT_SAMPLING", "DiaEngine", "DiaEngineError", "DownloadCancelled", "DownloadObserver",
     "DownloadStatus", "TqdmProgress", "observe_downloads", "FRAMES_PER_SECOND", "GenerationOutOfMemory",
     "GenerationRequest", "GenerationResult", "HOP_LENGTH", "ModelInfo", "ModelLoadError", "NUM_CHANNELS", "Progress",
     "SAMPLE_RATE", "SamplingParams", "VoiceClip", "VoicePrompt", "combine_voices", "text_byte_length",
+    # speech recognition (transcripts, take checks, word timings for voice prompts)
+    "DEFAULT_RECOGNISER", "RecognisedWord", "Recogniser", "Transcription", "WordTiming", "align_words",
+    "normalise_words", "time_transcript_words",
 ]

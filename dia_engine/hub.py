@@ -97,8 +97,14 @@ def abort_active_transfers() -> None:
         pass
 
 
-def resolve_source(source: str | os.PathLike, cache_dir: str | None = None) -> Path:
-    """A local folder holding `config.json` and one copy of the weights."""
+Files = tuple[tuple[str, ...], ...]
+
+
+def resolve_source(source: str | os.PathLike, cache_dir: str | None = None, files: Files | None = None) -> Path:
+    """A local folder holding `config.json` and one copy of the weights.
+
+    `files`: the alternatives to fetch for a model that is not a Dia family (the speech recogniser passes its
+    own); by default they follow the family its config.json names (`HUB_FILES`)."""
     path = Path(source).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -109,7 +115,7 @@ def resolve_source(source: str | os.PathLike, cache_dir: str | None = None) -> P
     text = str(source)
     if not _looks_like_repo_id(text):
         raise ModelLoadError(f"model folder not found: {path}")
-    return download(text, cache_dir)
+    return download(text, cache_dir, files)
 
 
 def _looks_like_repo_id(source: str) -> bool:
@@ -123,19 +129,21 @@ def _offline() -> bool:
     return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
 
 
-def choose_files(family: str, repo_files: list[str]) -> list[str]:
-    """The files of `repo_files` to fetch for `family`: the first alternative whose every pattern matches."""
-    for patterns in HUB_FILES.get(family, DEFAULT_FILES):
+def choose_files(family: str | None, repo_files: list[str], alternatives: Files | None = None) -> list[str]:
+    """The files of `repo_files` to fetch for `family` (or from `alternatives`): the first alternative whose every
+    pattern matches."""
+    for patterns in alternatives or HUB_FILES.get(family, DEFAULT_FILES):
         matches = [[f for f in repo_files if fnmatch.fnmatchcase(f, p)] for p in patterns]
         if all(matches):
             return list(dict.fromkeys(f for group in matches for f in sorted(group)))  # in the patterns' order
-    raise ModelLoadError(f"the repo holds no weights in a layout Dia Studio reads ({family})")
+    layout = family or " or ".join("+".join(a) for a in alternatives or ())
+    raise ModelLoadError(f"the repo holds no weights in a layout Dia Studio reads ({layout})")
 
 
-def download(repo_id: str, cache_dir: str | None = None) -> Path:
+def download(repo_id: str, cache_dir: str | None = None, files: Files | None = None) -> Path:
     """The snapshot folder of `repo_id` in the hub cache, fetching what is missing. ModelLoadError otherwise."""
     if _offline():
-        return _from_cache(repo_id, cache_dir, reason="HF_HUB_OFFLINE=1 turns downloads off")
+        return _from_cache(repo_id, cache_dir, reason="HF_HUB_OFFLINE=1 turns downloads off", files=files)
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 
@@ -150,10 +158,11 @@ def download(repo_id: str, cache_dir: str | None = None) -> Path:
     except (RepositoryNotFoundError, RevisionNotFoundError):
         raise ModelLoadError(f"Hugging Face repo '{repo_id}' not found (or it is private)") from None
     except Exception as exc:  # no network, a proxy, the hub down: the cache may still have it
-        return _from_cache(repo_id, cache_dir, reason=f"the hub cannot be reached ({type(exc).__name__})")
-    family = detect_family(read_config(config), source=f"{repo_id}/config.json")
+        return _from_cache(repo_id, cache_dir, reason=f"the hub cannot be reached ({type(exc).__name__})",
+                           files=files)
+    family = None if files else detect_family(read_config(config), source=f"{repo_id}/config.json")
     sizes = {s.rfilename: (s.lfs.size if s.lfs else s.size) or 0 for s in info.siblings or []}
-    wanted = choose_files(family, list(sizes))
+    wanted = choose_files(family, list(sizes), files)
     folder = config.parent
     missing = [f for f in wanted if not (folder / f).is_file()]
     status = DownloadStatus(repo_id, missing, len(wanted) - len(missing), sum(sizes[f] for f in missing))
@@ -191,17 +200,17 @@ def _fetch(status: DownloadStatus, commit: str, sizes: dict[str, int], observer:
         observer.progressed(status)
 
 
-def _from_cache(repo_id: str, cache_dir: str | None, reason: str) -> Path:
+def _from_cache(repo_id: str, cache_dir: str | None, reason: str, files: Files | None = None) -> Path:
     """The cached snapshot of `repo_id` if it is complete, else one line naming the repo and the reason."""
     from huggingface_hub import try_to_load_from_cache
 
     config = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir)
     if isinstance(config, str):
         folder = Path(config).parent
-        family = detect_family(read_config(config), source=f"{repo_id}/config.json")
-        files = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
+        family = None if files else detect_family(read_config(config), source=f"{repo_id}/config.json")
+        present = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
         try:
-            choose_files(family, files)
+            choose_files(family, present, files)
             return folder
         except ModelLoadError:
             pass

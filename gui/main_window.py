@@ -28,6 +28,7 @@ from gui.session import ProjectSession, default_export_folder, discard_scratch_f
 from gui.settings import AppSettings, EngineSettings
 from gui.settings_dialog import SettingsDialog
 from gui.speakers_panel import SpeakersColumn, SpeakersPanel
+from gui.take_checks import connect_speakers, install_take_checks, verdict_detail
 from gui.timeline import MixBuilder, MixSnapshot, TimelinePanel
 from projects.estimate import estimate_seconds
 from projects.model import Sampling
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self.take_checks = install_take_checks(self)
         self._restore_window()
 
     # ================================================================================================ construction
@@ -411,6 +413,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self._statuses = None
         self._lint_dirty = True
+        self.take_checks.open_project(session.project)
         session.setParent(self)
         self.editor.blockSignals(True)
         self.editor.setPlainText(session.project.doc.script)
@@ -431,10 +434,12 @@ class MainWindow(QMainWindow):
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
         self.speakers_panel.errorRaised.connect(self._voice_error)
+        connect_speakers(self.take_checks, self.speakers_panel)
         self.speakers_panel.pendingChanged.connect(self._pending_voices_changed)
         self.speakers_panel.set_playback(self.player.available, self.player.unavailable_reason)
         self._replace_dock_widget(self.speakers_dock, SpeakersColumn(self.speakers_panel, self.checks))
         self.inspector = LineInspector(session)
+        self.inspector.take_check = self.take_checks.result
         self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)
         self.inspector.compareRequested.connect(self.compare_takes)
@@ -674,6 +679,10 @@ class MainWindow(QMainWindow):
             elif status is LineStatus.DONE:
                 state = LineState.DONE
                 detail = f"Take {take.id} (seed {take.seed}{', pinned' if line.pinned else ''})"
+                check = self.take_checks.result(line.id, take.id)
+                if check is not None and not check.passed:
+                    state = LineState.CHECK_FAILED
+                detail = "\n".join(filter(None, [detail, verdict_detail(check)]))
             elif status is LineStatus.STALE:
                 state = LineState.STALE
             elif status is LineStatus.DAMAGED:  # shown as missing, with the reason (nothing was deleted)
@@ -1054,4 +1063,5 @@ class MainWindow(QMainWindow):
         for timer in (self._autosave_timer, self._mix_timer, self._views_timer, self._sync_timer):
             timer.stop()
         self.controller.shutdown()
+        self.take_checks.shutdown()
         self.mix_builder.shutdown()
