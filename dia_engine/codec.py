@@ -9,12 +9,16 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
+from .streaming import receptive_field_frames
 from .types import HOP_LENGTH, NUM_CHANNELS, SAMPLE_RATE
 
 
 class Codec:
     def __init__(self, dac_model, device: torch.device):
         self.model, self.device = dac_model, device
+        # DAC's decoder is not causal: a sample depends on about 10 frames either side (same for the tiny and
+        # the 44 kHz DAC: same rates and kernels). Streaming decodes chunks with this much context.
+        self.context_frames = receptive_field_frames(dac_model.decoder)
 
     @classmethod
     def load(cls, spec: str | Path, device: torch.device) -> "Codec":

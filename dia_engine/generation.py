@@ -28,6 +28,8 @@ from .types import FRAMES_PER_SECOND, GenerationRequest, Progress
 
 ProgressFn = Callable[[Progress], None]
 StopFn = Callable[[], bool]
+FramesFn = Callable[[int, np.ndarray, bool], None]  # (index, newly final frames [n, C], line finished)
+CancelFn = Callable[[int], bool]  # is line `index` no longer wanted?
 
 SPEECH_CHARS_PER_SECOND = 10.0  # deliberately slow, so the length budget has headroom
 MIN_BUDGET_SECONDS = 3.0
@@ -62,6 +64,7 @@ class _Job:
     text_len: int  # encoder positions (cross-attention keys)
     countdown: int = -1
     finished_step: int = -1
+    streamed: int = 0  # frames already handed to `on_frames`
 
     @property
     def done(self) -> bool:
@@ -103,8 +106,14 @@ class GenerationLoop:
         on_progress: ProgressFn | None,
         should_stop: StopFn | None,
         pending: list[int],
+        on_frames: FramesFn | None = None,
+        should_cancel: CancelFn | None = None,
     ) -> None:
-        """Generate `pending` request indices; `on_codes(index, codes, seed)` fires as each one finishes."""
+        """Generate `pending` request indices; `on_codes(index, codes, seed)` fires as each one finishes.
+
+        `on_frames(index, frames, finished)` receives each line's frames as they become final (streaming);
+        a line for which `should_cancel(index)` turns true leaves its slot at once, with no further calls.
+        """
         cfg = self.cfg
         texts = {i: encode_text(requests[i].model_text()) for i in pending}
         self_cap = bucket(max(budgets[i] for i in pending), cfg.decoder.audio_length)
@@ -124,6 +133,13 @@ class GenerationLoop:
                 return
             if should_stop is not None and should_stop():
                 return
+            if should_cancel is not None:
+                for s in active:
+                    if should_cancel(jobs[s].index):
+                        jobs[s] = None
+                active = [s for s in active if jobs[s] is not None]
+                if not active:
+                    continue  # queued lines take the freed slots
             if self.shrink_slots and not queue and len(active) < len(jobs):
                 # The last lines of a batch then run at the cost of their own number, not of the batch.
                 cache.keep_slots(active)
@@ -161,6 +177,8 @@ class GenerationLoop:
                 self._advance(job, pred[s])
                 if on_progress is not None:
                     on_progress(self._progress(job))
+                if on_frames is not None:
+                    self._stream(job, on_frames)
                 if job.done:
                     jobs[s] = None
                     on_codes(job.index, self._extract(job), job.seed)
@@ -209,6 +227,21 @@ class GenerationLoop:
         else:
             total = job.max_tokens - job.prefill_steps
         return Progress(job.index, min(done_steps, max(total, 0)), max(total, 0), finished=job.done)
+
+    def _stream(self, job: _Job, on_frames: FramesFn) -> None:
+        """Hand over the frames that just became final: every channel is past its delay, and the frame
+        lies before the end of speech (when that has been seen)."""
+        if job.done:
+            final = len(self._extract(job))
+        else:
+            final = job.step - job.prefill_steps - self.max_delay + 1
+            if job.finished_step >= 0:
+                final = min(final, job.finished_step - job.prefill_steps)
+        new = max(final - job.streamed, 0)
+        if new or job.done:
+            frames = revert_delay(job.tokens, job.prefill_steps + job.streamed, new, self.delays, self.cfg.eos_token_id)
+            job.streamed += new
+            on_frames(job.index, frames, job.done)
 
     def _extract(self, job: _Job) -> np.ndarray:
         finished = job.finished_step if job.finished_step >= 0 else job.step + 1 - self.max_delay
