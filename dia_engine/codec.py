@@ -68,3 +68,10 @@ class Codec:
         c = torch.from_numpy(np.ascontiguousarray(codes.T)).to(self.device).unsqueeze(0)
         z, _, _ = self.model.quantizer.from_codes(c)
         return self.model.decode(z).squeeze().float().cpu().numpy().astype(np.float32)
+
+    @torch.inference_mode()
+    def decode_batch(self, codes: np.ndarray) -> np.ndarray:
+        """Codes [B, T, 9] -> audio [B, T * 512] in one call (streaming decodes a step's windows together)."""
+        c = torch.from_numpy(np.ascontiguousarray(np.asarray(codes, dtype=np.int64).transpose(0, 2, 1)))
+        z, _, _ = self.model.quantizer.from_codes(c.to(self.device))
+        return self.model.decode(z)[:, 0].float().cpu().numpy().astype(np.float32)

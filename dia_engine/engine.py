@@ -223,7 +223,7 @@ class DiaEngine:
         requests = self.resolve_requests(requests)
         budgets = self.validate(requests)
         chunker = self._chunker(on_chunk, chunk_seconds) if on_chunk is not None else None
-        on_frames = chunker.feed if chunker is not None else None
+        on_frames = chunker.push if chunker is not None else None
         seeds = [draw_seed() if r.seed is None else int(r.seed) for r in requests]
         results: list[GenerationResult | None] = [None] * len(requests)
 
@@ -267,7 +267,7 @@ class DiaEngine:
         if self.codec is None:
             raise DiaEngineError("no codec loaded: audio cannot be streamed (load the engine with a codec)")
         left, right = self.codec.context_frames
-        return AudioChunker.for_seconds(self.codec.decode, sample_rate=SAMPLE_RATE, samples_per_frame=HOP_LENGTH,
+        return AudioChunker.for_seconds(self.codec.decode_batch, sample_rate=SAMPLE_RATE, samples_per_frame=HOP_LENGTH,
                                         left_context=left, right_context=right, on_chunk=on_chunk,
                                         chunk_seconds=chunk_seconds)
 

@@ -28,7 +28,7 @@ from .types import FRAMES_PER_SECOND, GenerationRequest, Progress
 
 ProgressFn = Callable[[Progress], None]
 StopFn = Callable[[], bool]
-FramesFn = Callable[[int, np.ndarray, bool], None]  # (index, newly final frames [n, C], line finished)
+FramesFn = Callable[[dict[int, tuple[np.ndarray, bool]]], None]  # {index: (newly final frames [n, C], finished)}
 CancelFn = Callable[[int], bool]  # is line `index` no longer wanted?
 
 SPEECH_CHARS_PER_SECOND = 10.0  # deliberately slow, so the length budget has headroom
@@ -111,7 +111,8 @@ class GenerationLoop:
     ) -> None:
         """Generate `pending` request indices; `on_codes(index, codes, seed)` fires as each one finishes.
 
-        `on_frames(index, frames, finished)` receives each line's frames as they become final (streaming);
+        `on_frames({index: (frames, finished)})` receives, once per step, the frames of each line that have just
+        become final (streaming), before the `on_codes` of lines that finished in that step;
         a line for which `should_cancel(index)` turns true leaves its slot at once, with no further calls.
         """
         cfg = self.cfg
@@ -172,16 +173,22 @@ class GenerationLoop:
                 logits[:, 1], logits[:, 0], p[:, 0].float(), p[:, 1].float(), p[:, 2].float(), p[:, 3].long(),
                 torch.from_numpy(uniforms), cfg.eos_token_id, cfg.pad_token_id,
             ).cpu().numpy()
+            final: dict[int, tuple[np.ndarray, bool]] = {}
+            done: list[_Job] = []
             for s in active:
                 job = jobs[s]
                 self._advance(job, pred[s])
                 if on_progress is not None:
                     on_progress(self._progress(job))
                 if on_frames is not None:
-                    self._stream(job, on_frames)
+                    self._collect_final(job, final)
                 if job.done:
                     jobs[s] = None
-                    on_codes(job.index, self._extract(job), job.seed)
+                    done.append(job)
+            if final:
+                on_frames(final)
+            for job in done:
+                on_codes(job.index, self._extract(job), job.seed)
 
     def _start(self, cache, slot, index, req, text, seed, budget) -> _Job:
         cfg = self.cfg
@@ -228,7 +235,7 @@ class GenerationLoop:
             total = job.max_tokens - job.prefill_steps
         return Progress(job.index, min(done_steps, max(total, 0)), max(total, 0), finished=job.done)
 
-    def _stream(self, job: _Job, on_frames: FramesFn) -> None:
+    def _collect_final(self, job: _Job, final: dict[int, tuple[np.ndarray, bool]]) -> None:
         """Hand over the frames that just became final: every channel is past its delay, and the frame
         lies before the end of speech (when that has been seen)."""
         if job.done:
@@ -241,7 +248,7 @@ class GenerationLoop:
         if new or job.done:
             frames = revert_delay(job.tokens, job.prefill_steps + job.streamed, new, self.delays, self.cfg.eos_token_id)
             job.streamed += new
-            on_frames(job.index, frames, job.done)
+            final[job.index] = (frames, job.done)
 
     def _extract(self, job: _Job) -> np.ndarray:
         finished = job.finished_step if job.finished_step >= 0 else job.step + 1 - self.max_delay

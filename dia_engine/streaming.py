@@ -1,13 +1,16 @@
 """Streaming a line's audio while it generates, for any codec family.
 
-The generation loop hands `AudioChunker.feed` the codec frames of each line that have just become final
-(they will never change). The chunker cuts them into chunks of `chunk_frames` and decodes each chunk in a
+Once per decoder step, the generation loop hands `AudioChunker.push` the codec frames of each line that have
+just become final (they will never change). The chunker cuts them into chunks of `chunk_frames` and decodes each chunk in a
 window with `left_context` frames before it and `right_context` after it, keeping only the chunk's own
 samples. When both contexts cover the codec decoder's receptive field, every sample equals the sample of
 decoding the whole line at once (up to float rounding), so the chunks, concatenated, are the finished take.
 
 A causal codec (Mimi) needs no right context but a long left one; a non-causal codec (DAC) needs both, so
 a chunk goes out once `right_context` frames past its end are final, or when the line ends.
+
+The windows of all lines whose chunks are ready in the same step are decoded in one batched codec call:
+the lines of a batch move in step, so on a GPU a step's chunks cost about what one costs.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 import torch
 
 ChunkFn = Callable[[int, np.ndarray, int], None]  # (line index, float32 samples, first sample's offset)
-DecodeFn = Callable[[np.ndarray], np.ndarray]  # frames [T, codebooks] -> T * samples_per_frame samples
+DecodeFn = Callable[[np.ndarray], np.ndarray]  # frames [B, T, codebooks] -> samples [B, T * samples_per_frame]
 
 DEFAULT_CHUNK_SECONDS = 0.25
 
@@ -67,6 +70,15 @@ class _Line:
 
 
 @dataclass
+class _Window:
+    index: int
+    frames: np.ndarray  # the window [lo, hi) of the line's frames
+    skip: int  # frames of left context in the window
+    length: int  # frames of the chunk
+    start: int  # the chunk's first frame in the line
+
+
+@dataclass
 class AudioChunker:
     """Turns each line's newly final frames into audio chunks `on_chunk(index, samples, start_sample)`.
 
@@ -81,6 +93,7 @@ class AudioChunker:
     chunk_frames: int
     on_chunk: ChunkFn
     _lines: dict[int, _Line] = field(default_factory=dict)
+    _ready: list[_Window] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.chunk_frames < 1:
@@ -98,11 +111,16 @@ class AudioChunker:
         frames = max(1, int(chunk_seconds * sample_rate / samples_per_frame))
         return cls(decode, samples_per_frame, left_context, right_context, frames, on_chunk)
 
-    def feed(self, index: int, frames: np.ndarray, finished: bool = False) -> None:
-        """Add line `index`'s newly final frames [n, codebooks] (n may be 0) and send every chunk now ready.
+    def push(self, final: dict[int, tuple[np.ndarray, bool]]) -> None:
+        """One decoder step: {line index: (its newly final frames, whether the line is finished)}; sends every
+        chunk now ready."""
+        for index, (frames, finished) in final.items():
+            self.feed(index, frames, finished)
+        self.flush()
 
-        `finished`: the line has no more frames; the rest of its audio goes out and the line is forgotten.
-        """
+    def feed(self, index: int, frames: np.ndarray, finished: bool = False) -> None:
+        """Add line `index`'s newly final frames [n, codebooks] (n may be 0); its chunks now ready go out at
+        the next `flush`. `finished`: the line has no more frames; the rest of its audio goes out."""
         line = self._lines.get(index)
         if line is None:
             if len(frames) == 0 and not finished:
@@ -116,9 +134,29 @@ class AudioChunker:
         # A chunk may go out once the frames its last samples depend on are final (all of them at the end).
         ready = line.count if finished else line.count - self.right_context
         while ready - line.emitted >= self.chunk_frames or (finished and ready > line.emitted):
-            self._emit(index, line, line.emitted, min(line.emitted + self.chunk_frames, ready))
+            start, end = line.emitted, min(line.emitted + self.chunk_frames, ready)
+            lo, hi = max(0, start - self.left_context), min(line.count, end + self.right_context)
+            self._ready.append(_Window(index, line.frames[lo:hi].copy(), start - lo, end - start, start))
+            line.emitted = end
+            line.chunks += 1
         if finished:
             del self._lines[index]
+
+    def flush(self) -> None:
+        """Decode the ready chunks, windows of the same length together, and send them in order."""
+        ready, self._ready = self._ready, []
+        audio: dict[int, np.ndarray] = {}
+        by_length: dict[int, list[int]] = {}
+        for i, window in enumerate(ready):
+            by_length.setdefault(len(window.frames), []).append(i)
+        for group in by_length.values():
+            decoded = self.decode(np.stack([ready[i].frames for i in group]))
+            for row, i in enumerate(group):
+                audio[i] = decoded[row]
+        hop = self.samples_per_frame
+        for i, window in enumerate(ready):
+            samples = audio[i][window.skip * hop : (window.skip + window.length) * hop]
+            self.on_chunk(window.index, np.ascontiguousarray(samples, dtype=np.float32), window.start * hop)
 
     def replay(self) -> None:
         """Every line starts over from its first frame (the engine retries after running out of memory):
@@ -129,13 +167,4 @@ class AudioChunker:
     def cancel(self, index: int) -> None:
         """Forget line `index`: nothing more of it is sent."""
         self._lines.pop(index, None)
-
-    def _emit(self, index: int, line: _Line, start: int, end: int) -> None:
-        lo = max(0, start - self.left_context)
-        hi = min(line.count, end + self.right_context)
-        audio = self.decode(line.frames[lo:hi])
-        hop = self.samples_per_frame
-        samples = np.ascontiguousarray(audio[(start - lo) * hop : (end - lo) * hop], dtype=np.float32)
-        line.emitted = end
-        line.chunks += 1
-        self.on_chunk(index, samples, start * hop)
+        self._ready = [w for w in self._ready if w.index != index]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from gui.live_playback import stream_hooks
 from projects.generation import GenerationService, LineJob
 from projects.project import Project
 from projects.seeds import part_seed
@@ -42,6 +43,7 @@ class _PerLineProgress:
     def __init__(self, engine, report: Callable[[str, float], None]):
         self._engine, self._report = engine, report
         self._parts: dict[tuple[str, int], tuple[str, int, int]] = {}
+        self.live: Callable | None = None  # play as it renders: takes each LiveChunk (see gui.live_playback)
 
     def expect(self, jobs: list[LineJob]) -> None:
         self._parts = {(text, part_seed(job.seed, i)): (job.line_id, i, len(job.parts))
@@ -62,7 +64,10 @@ class _PerLineProgress:
             if on_progress is not None:
                 on_progress(event)
 
-        return self._engine.generate(requests, on_progress=progress, on_result=on_result, should_stop=should_stop)
+        streaming = {"on_result": on_result}
+        if self.live is not None:
+            streaming = stream_hooks(owners, self.live, on_result, self._engine.sample_rate)
+        return self._engine.generate(requests, on_progress=progress, should_stop=should_stop, **streaming)
 
 
 class GenerationWorker(QObject):
@@ -75,6 +80,7 @@ class GenerationWorker(QObject):
     lineFailed = Signal(str, str)  # line id, readable error
     lineSkipped = Signal(str)  # the line was deleted from the script meanwhile
     queueDrained = Signal(bool)  # the queue is empty; True when it ended because of Stop
+    liveChunk = Signal(object)  # a LiveChunk of a line rendering, while `live_audio` is on
 
     def __init__(self, engine_factory: Callable[[], object], batch_size: int = 4):
         super().__init__()
@@ -88,6 +94,7 @@ class GenerationWorker(QObject):
         self._lock = threading.Lock()
         self.stop_event = threading.Event()
         self._last_progress: dict[str, float] = {}
+        self.live_audio = False  # set by the GUI ("Play as it renders"); read when a batch starts
 
     # ----- called from the GUI thread (thread-safe) ---------------------------------------------------------------
     def enqueue(self, items: list[QueuedLine]) -> None:
@@ -195,6 +202,7 @@ class GenerationWorker(QObject):
         finished: set[str] = set()
         self.linesStarted.emit([job.line_id for job in jobs])
         self._engine_tap.expect(jobs)
+        self._engine_tap.live = self.liveChunk.emit if self.live_audio else None
         try:
             report = service.run(jobs, on_take=lambda line_id, take: self._take_done(finished, line_id, take.id),
                                  should_stop=self.stop_event.is_set)

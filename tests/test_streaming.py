@@ -109,11 +109,11 @@ def test_a_cancelled_line_stops_its_chunks_and_frees_its_slot(engine):
 def test_chunker_skips_frames_it_already_holds_after_a_replay(engine):
     codes = np.random.default_rng(1).integers(0, 1024, size=(50, 9))
     got = []
-    chunker = AudioChunker(engine.codec.decode, HOP, 11, 10, 8, lambda i, s, start: got.append((start, s)))
-    chunker.feed(7, codes[:30])
+    chunker = AudioChunker(engine.codec.decode_batch, HOP, 11, 10, 8, lambda i, s, start: got.append((start, s)))
+    chunker.push({7: (codes[:30], False)})
     chunker.replay()  # the line starts over, e.g. after an out-of-memory retry
-    chunker.feed(7, codes[:20])
-    chunker.feed(7, codes[20:], finished=True)
+    chunker.push({7: (codes[:20], False)})
+    chunker.push({7: (codes[20:], True)})
     assert np.abs(_joined(got) - engine.codec.decode(codes)).max() < TOLERANCE
 
 

@@ -1,0 +1,112 @@
+"""Streaming cost and latency: a batch with and without `on_chunk`, time to first audio, real-time factor.
+
+    python benchmarks/streaming_speed.py                      # the tiny model and tiny DAC of tests/data
+    python benchmarks/streaming_speed.py --dac-only           # the 44 kHz DAC's decode time (random weights)
+
+Rounds alternate plain and streamed runs of the same batch (same seeds, same codes) and report medians:
+the shared machines we measure on drift. "First audio" is from the generate call to the first chunk of
+line 0; the real-time factor is wall time over the seconds of audio made (below 1 = faster than real time).
+The 44 kHz DAC timing, with the engine benchmark's step times, gives the expected figures for the real model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dia_engine import DiaEngine, GenerationRequest, SamplingParams  # noqa: E402
+from dia_engine.streaming import receptive_field_frames  # noqa: E402
+
+TINY = ROOT / "tests" / "data"
+TEXTS = ["[S1] Welcome back to the show.", "[S2] Thanks, good to be here.", "[S1] So what is new?",
+         "[S2] Two voices at once, and laughter. (laughs)", "[S1] Tell us more.", "[S2] Gladly.",
+         "[S1] How fast is it?", "[S2] Let us measure it."]
+
+
+def run(engine: DiaEngine, requests, stream: bool, chunk_seconds: float) -> dict:
+    first: list[float] = []
+    started = time.perf_counter()
+
+    def on_chunk(index, samples, start):
+        if index == 0 and not first:
+            first.append(time.perf_counter() - started)
+
+    kwargs = {"on_chunk": on_chunk, "chunk_seconds": chunk_seconds} if stream else {}
+    results = engine.generate(requests, **kwargs)
+    wall = time.perf_counter() - started
+    audio = sum(len(r.audio) for r in results) / engine.sample_rate
+    return {"wall": wall, "first": first[0] if first else None, "audio": audio,
+            "codes": [r.codes for r in results]}
+
+
+def tiny(args) -> None:
+    torch.set_num_threads(args.threads)
+    engine = DiaEngine.from_pretrained(str(TINY / "dia-tiny"), device="cpu", dtype="float32",
+                                       codec=str(TINY / "dac-tiny" / "weights.pth"), batch_slots=args.batch)
+    sampling = SamplingParams(temperature=0, max_tokens=args.max_tokens)
+    for batch in sorted({1, args.batch}):
+        requests = [GenerationRequest(TEXTS[i % len(TEXTS)], seed=i, sampling=sampling) for i in range(batch)]
+        run(engine, requests, True, args.chunk_seconds)  # warm-up
+        plain, streamed = [], []
+        for _ in range(args.rounds):
+            plain.append(run(engine, requests, False, args.chunk_seconds))
+            streamed.append(run(engine, requests, True, args.chunk_seconds))
+        assert all(np.array_equal(a, b) for a, b in zip(plain[0]["codes"], streamed[0]["codes"]))
+        p = statistics.median(r["wall"] for r in plain)
+        s = statistics.median(r["wall"] for r in streamed)
+        first = statistics.median(r["first"] for r in streamed)
+        audio = streamed[0]["audio"]
+        print(f"tiny, batch {batch}: {audio:.2f} s of audio; plain {p:.3f} s, streamed {s:.3f} s "
+              f"({100 * (s / p - 1):+.1f}%); first audio {1000 * first:.0f} ms; real-time factor {s / audio:.3f} "
+              f"(per-round plain {[round(r['wall'], 3) for r in plain]}, streamed "
+              f"{[round(r['wall'], 3) for r in streamed]})", flush=True)
+
+
+def dac_only(args) -> None:
+    import dac
+
+    torch.set_num_threads(args.threads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = dac.DAC().eval()  # the 44 kHz architecture (random weights: the timing is the same)
+    left, right = receptive_field_frames(model.decoder)
+    chunk = int(args.chunk_seconds * 44100 / 512)
+    print(f"44 kHz DAC: context {left} frames before, {right} after; a {chunk}-frame chunk decodes "
+          f"{left + chunk + right} frames")
+    for frames in (left + chunk + right, 430):
+        z = model.quantizer.from_codes(torch.randint(0, 1024, (1, 9, frames)))[0]
+        with torch.inference_mode():
+            model.decode(z)
+            times = []
+            for _ in range(args.rounds):
+                t = time.perf_counter()
+                model.decode(z)
+                times.append(time.perf_counter() - t)
+        ms = 1000 * statistics.median(times)
+        print(f"  decode {frames} frames: {ms:.0f} ms ({ms / frames:.2f} ms/frame)", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--max-tokens", type=int, default=400)
+    ap.add_argument("--chunk-seconds", type=float, default=0.25)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dac-only", action="store_true")
+    args = ap.parse_args()
+    dac_only(args) if args.dac_only else tiny(args)
+
+
+if __name__ == "__main__":
+    main()
