@@ -75,25 +75,38 @@ def tiny(args) -> None:
 def dac_only(args) -> None:
     import dac
 
+    from dia_engine.codec import Codec
+
     torch.set_num_threads(args.threads)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = dac.DAC().eval()  # the 44 kHz architecture (random weights: the timing is the same)
-    left, right = receptive_field_frames(model.decoder)
+        codec = Codec(dac.DAC().eval(), torch.device("cpu"))  # the 44 kHz architecture, random weights
+    left, right = codec.context_frames
     chunk = int(args.chunk_seconds * 44100 / 512)
-    print(f"44 kHz DAC: context {left} frames before, {right} after; a {chunk}-frame chunk decodes "
-          f"{left + chunk + right} frames")
-    for frames in (left + chunk + right, 430):
-        z = model.quantizer.from_codes(torch.randint(0, 1024, (1, 9, frames)))[0]
-        with torch.inference_mode():
-            model.decode(z)
-            times = []
-            for _ in range(args.rounds):
-                t = time.perf_counter()
-                model.decode(z)
-                times.append(time.perf_counter() - t)
-        ms = 1000 * statistics.median(times)
-        print(f"  decode {frames} frames: {ms:.0f} ms ({ms / frames:.2f} ms/frame)", flush=True)
+    window = left + chunk + right
+    print(f"44 kHz DAC: context {left} frames before, {right} after; a {chunk}-frame chunk is decoded from "
+          f"{window} frames", flush=True)
+    rng = np.random.default_rng(0)
+
+    def timed(fn) -> float:
+        fn()
+        times = []
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return 1000 * statistics.median(times)
+
+    take = rng.integers(0, 1024, size=(4 * chunk, 9))
+    whole = timed(lambda: codec.decode(take)) / len(take)
+    codes = rng.integers(0, 1024, size=(1, window, 9))
+    plain = timed(lambda: codec.decode(codes[0])) / chunk
+    cropped = timed(lambda: codec.decode_window(codes, left, chunk)) / chunk
+    batch = rng.integers(0, 1024, size=(args.batch, window, 9))
+    cropped_batch = timed(lambda: codec.decode_window(batch, left, chunk)) / (chunk * args.batch)
+    print(f"  ms per frame of audio: whole take {whole:.1f}; chunk from the full window {plain:.1f} "
+          f"({plain / whole:.2f}x); chunk cropped layer by layer {cropped:.1f} ({cropped / whole:.2f}x); "
+          f"{args.batch} chunks in one call {cropped_batch:.1f} ({cropped_batch / whole:.2f}x)", flush=True)
 
 
 def main() -> None:

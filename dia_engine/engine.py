@@ -267,7 +267,7 @@ class DiaEngine:
         if self.codec is None:
             raise DiaEngineError("no codec loaded: audio cannot be streamed (load the engine with a codec)")
         left, right = self.codec.context_frames
-        return AudioChunker.for_seconds(self.codec.decode_batch, sample_rate=SAMPLE_RATE, samples_per_frame=HOP_LENGTH,
+        return AudioChunker.for_seconds(self.codec.decode_window, sample_rate=SAMPLE_RATE, samples_per_frame=HOP_LENGTH,
                                         left_context=left, right_context=right, on_chunk=on_chunk,
                                         chunk_seconds=chunk_seconds)
 

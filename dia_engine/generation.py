@@ -235,9 +235,9 @@ class GenerationLoop:
             total = job.max_tokens - job.prefill_steps
         return Progress(job.index, min(done_steps, max(total, 0)), max(total, 0), finished=job.done)
 
-    def _collect_final(self, job: _Job, final: dict[int, tuple[np.ndarray, bool]]) -> None:
-        """Hand over the frames that just became final: every channel is past its delay, and the frame
-        lies before the end of speech (when that has been seen)."""
+    def _collect_final(self, job: _Job, out: dict[int, tuple[np.ndarray, bool]]) -> None:
+        """Add to `out` the job's frames that just became final: every channel is past its delay, and the
+        frame lies before the end of speech (when that has been seen)."""
         if job.done:
             final = len(self._extract(job))
         else:
@@ -248,7 +248,7 @@ class GenerationLoop:
         if new or job.done:
             frames = revert_delay(job.tokens, job.prefill_steps + job.streamed, new, self.delays, self.cfg.eos_token_id)
             job.streamed += new
-            final[job.index] = (frames, job.done)
+            out[job.index] = (frames, job.done)
 
     def _extract(self, job: _Job) -> np.ndarray:
         finished = job.finished_step if job.finished_step >= 0 else job.step + 1 - self.max_delay

@@ -57,7 +57,7 @@ def stream_hooks(owners: list[tuple[str, int, int] | None], emit: Callable[[Live
 @dataclass
 class _Line:
     line_id: str
-    gap: int  # samples of silence before the line (not before the first one played)
+    gap_ms: float  # silence before the line (not before the first one played)
     parts: int = 1
     audio: list[np.ndarray] = field(default_factory=list)  # playable, in order
     playable: int = 0  # samples in `audio`
@@ -102,6 +102,8 @@ class LiveQueue:
         self.waiting = False  # the last pull found no rendered audio to play (and more is coming)
         self.closed = False  # no more lines will be expected
         self.played = 0  # samples of line audio and gaps played (waits not counted)
+        self._heard = False  # some line audio has played (no gap before the first line heard)
+        self._gap: int | None = None  # samples of gap before the current line, once it is entered
         self._lock = threading.Lock()
 
     # --- GUI thread ---------------------------------------------------------------------------------------
@@ -112,8 +114,7 @@ class LiveQueue:
             line = self._by_id.get(line_id)
             if line is not None and self._lines.index(line) >= self._current:
                 return
-            gap = max(0, int(round(gap_ms * self.sample_rate / 1000))) if self._lines else 0
-            line = _Line(line_id, gap)
+            line = _Line(line_id, max(0.0, gap_ms) if self._lines else 0.0)
             self._lines.append(line)
             self._by_id[line_id] = line
 
@@ -147,7 +148,7 @@ class LiveQueue:
     def lines(self) -> list[tuple[str, float, np.ndarray, bool]]:
         """(line id, gap seconds, audio rendered so far, finished) of every queued line, in play order."""
         with self._lock:
-            return [(line.line_id, line.gap / self.sample_rate, line.samples(), line.finished) for line in self._lines]
+            return [(line.line_id, line.gap_ms / 1000, line.samples(), line.finished) for line in self._lines]
 
     @property
     def current_line(self) -> str | None:
@@ -171,8 +172,13 @@ class LiveQueue:
             self.waiting = False
             while written < frames and self._current < len(self._lines):
                 line = self._lines[self._current]
-                if self._offset < line.gap:  # the gap before the line
-                    n = min(line.gap - self._offset, frames - written)
+                if self._offset == 0 and line.finished and not line.playable:
+                    self._current += 1  # failed, skipped or stopped before any audio: not even its gap
+                    continue
+                if self._gap is None:  # entering the line: its gap, unless nothing has played yet
+                    self._gap = int(round(line.gap_ms * self.sample_rate / 1000)) if self._heard else 0
+                if self._offset < self._gap:
+                    n = min(self._gap - self._offset, frames - written)
                     written += n
                     self._offset += n
                     continue
@@ -183,12 +189,14 @@ class LiveQueue:
                     written += n
                     self._offset += n
                     self._chunk_offset += n
+                    self._heard = True
                     if self._chunk_offset == len(chunk):
                         self._chunk, self._chunk_offset = self._chunk + 1, 0
                     continue
                 if line.finished:  # played through: on to the next line
                     self._current += 1
                     self._offset = self._chunk = self._chunk_offset = 0
+                    self._gap = None
                     continue
                 self.waiting = True  # the audio it needs is still rendering
                 break

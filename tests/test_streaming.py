@@ -55,6 +55,15 @@ def test_receptive_field_of_the_dac_is_what_a_windowed_decode_needs(engine):
     assert np.abs(window[left * HOP : (left + 5) * HOP] - full[a * HOP : b * HOP]).max() < 1e-6
     short = engine.codec.decode(codes[a - 7 : b + 7])  # too little context: the chunk edges are wrong
     assert np.abs(short[7 * HOP : 12 * HOP] - full[a * HOP : b * HOP]).max() > TOLERANCE
+    cropped = engine.codec.decode_window(codes[None, a - left : b + right], left, b - a)[0]  # layer by layer
+    assert np.abs(cropped - full[a * HOP : b * HOP]).max() < 1e-6
+
+
+def test_the_44khz_dac_needs_the_same_context():
+    import dac
+
+    # The real codec's architecture (random weights: only the layer shapes matter): same rates and kernels.
+    assert receptive_field_frames(dac.DAC().decoder) == (11, 10)
 
 
 @pytest.mark.parametrize("temperature", [0.0, 1.2])
@@ -109,7 +118,7 @@ def test_a_cancelled_line_stops_its_chunks_and_frees_its_slot(engine):
 def test_chunker_skips_frames_it_already_holds_after_a_replay(engine):
     codes = np.random.default_rng(1).integers(0, 1024, size=(50, 9))
     got = []
-    chunker = AudioChunker(engine.codec.decode_batch, HOP, 11, 10, 8, lambda i, s, start: got.append((start, s)))
+    chunker = AudioChunker(engine.codec.decode_window, HOP, 11, 10, 8, lambda i, s, start: got.append((start, s)))
     chunker.push({7: (codes[:30], False)})
     chunker.replay()  # the line starts over, e.g. after an out-of-memory retry
     chunker.push({7: (codes[:20], False)})

@@ -39,7 +39,7 @@ def test_lines_play_in_order_with_their_gaps_and_parts_in_order():
         q.add_chunk(chunk(line, None, part, parts))
     q.close()
     out, written = pull(q, 200)
-    expected = np.concatenate([a, np.zeros(20), b0, b1])
+    expected = np.concatenate([a, np.zeros(20), b0, b1]).astype(np.float32)
     assert written == len(expected) and np.array_equal(out[:written], expected)
     assert not out[written:].any() and q.done
 
