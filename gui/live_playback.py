@@ -258,9 +258,9 @@ class LivePlayer(QObject):
             return
         self.queue.add_chunk(chunk)
         if chunk.samples is not None:
-            self.audioGrew.emit(chunk.line_id)
             if self._stream is None and self.available:
                 self._start(chunk.sample_rate)
+            self.audioGrew.emit(chunk.line_id)
 
     def line_ended(self, line_id: str) -> None:
         if self.queue is not None:
