@@ -11,6 +11,7 @@ generation is. `LivePlayer` runs a sounddevice stream on a LiveQueue and reports
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,14 @@ class LiveChunk:
     samples: np.ndarray | None
     start: int
     sample_rate: int
+
+
+def can_stream(engine) -> bool:
+    """Whether `engine.generate` takes `on_chunk` (an engine family without streaming yet plays nothing live)."""
+    try:
+        return "on_chunk" in inspect.signature(engine.generate).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def stream_hooks(owners: list[tuple[str, int, int] | None], emit: Callable[[LiveChunk], None],

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from gui.live_playback import stream_hooks
+from gui.live_playback import can_stream, stream_hooks
 from projects.generation import GenerationService, LineJob
 from projects.project import Project
 from projects.seeds import part_seed
@@ -65,7 +65,7 @@ class _PerLineProgress:
                 on_progress(event)
 
         streaming = {"on_result": on_result}
-        if self.live is not None:
+        if self.live is not None and can_stream(self._engine):
             streaming = stream_hooks(owners, self.live, on_result, self._engine.sample_rate)
         return self._engine.generate(requests, on_progress=progress, should_stop=should_stop, **streaming)
 

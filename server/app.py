@@ -134,6 +134,9 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
         return Response(encoded.data, media_type=encoded.media_type, headers=headers)
 
     def check_streamable(fields: SamplingFields, fmt: str) -> None:
+        if not scheduler.can_stream:
+            raise ApiError(400, "stream: the loaded model cannot stream audio yet; ask for the whole file",
+                           param="stream", code="unsupported_parameter")
         if fmt not in STREAM_FORMATS:
             raise ApiError(400, f"response_format: {fmt!r} cannot be streamed; stream pcm or wav",
                            param="response_format", code="unsupported_format")

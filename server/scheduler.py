@@ -9,6 +9,7 @@ two threads at once.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 import logging
@@ -113,6 +114,10 @@ class BatchScheduler:
         self._failed = 0
         self._cancelled = 0
         self._largest_batch = 0
+        # Whether the engine streams audio and drops single lines (`on_chunk`, `should_cancel`): a family
+        # without them still serves whole files, and a withdrawn request then stops only with its batch.
+        params = inspect.signature(engine.generate).parameters
+        self.can_stream = "on_chunk" in params and "should_cancel" in params
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -260,10 +265,14 @@ class BatchScheduler:
             if jobs[index].on_chunk is not None:
                 jobs[index].on_chunk(samples, start)
 
-        streaming = {"on_chunk": on_chunk} if any(job.on_chunk is not None for job in jobs) else {}
+        streaming = {}
+        if self.can_stream:
+            streaming["should_cancel"] = should_cancel
+            if any(job.on_chunk is not None for job in jobs):
+                streaming["on_chunk"] = on_chunk
         try:
             results = self._engine.generate(requests, on_progress=on_progress, on_result=on_result,
-                                            should_stop=should_stop, should_cancel=should_cancel, **streaming)
+                                            should_stop=should_stop, **streaming)
         except GenerationOutOfMemory as exc:
             # The engine already retried with smaller batches down to one request: nothing left to try.
             for job in jobs:
