@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 DEFAULT_MODEL = "nari-labs/Dia-1.6B-0626"
+AUDIO_FORMATS = ("wav", "flac")
+MAX_WARNINGS = 10
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -50,3 +53,45 @@ def fail(message: str) -> int:
     """Report a user error as one readable line and return the exit status."""
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+class InputError(ValueError):
+    """Bad input to a command, found before the model loads; the message is one readable line."""
+
+
+def validate_inputs(command: str, *, script, out: Path, fmt: str | None, codec: str, prompt_transcript: str = "",
+                    prompt_seconds: float = 0.0) -> tuple[str, list]:
+    """The checks `synth` and `render` share, run before the model loads: the script (render's lint rules),
+    the codec and the output file. Returns (output format, lint warnings); raises InputError on the first
+    problem. `prompt_*` describe the voice clips the lines are generated after, if any."""
+    from dia_engine import FRAMES_PER_SECOND
+
+    from projects.lint import lint_script
+
+    if not script.lines:
+        raise InputError("there are no lines to speak")
+    if str(codec).lower() == "none":
+        raise InputError(f"{command} writes audio and needs a codec: do not pass --codec none")
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if fmt is None and suffix[1:] not in AUDIO_FORMATS:
+        raise InputError(f"--out {out} should end in .wav or .flac" + (" (or pass --format)" if command == "render"
+                                                                        else ""))
+    fmt = fmt or suffix[1:]
+    if suffix[1:] in AUDIO_FORMATS and suffix != f".{fmt}":
+        raise InputError(f"--out {out} does not end in .{fmt} but --format is {fmt}")
+    if not out.parent.is_dir():
+        raise InputError(f"output folder does not exist: {out.parent}")
+    issues = lint_script(script, prompt_transcript=prompt_transcript,
+                         prompt_frames=round(prompt_seconds * FRAMES_PER_SECOND))
+    errors = [issue for issue in issues if issue.severity == "error"]
+    if errors:
+        raise InputError(str(errors[0]))
+    return fmt, [issue for issue in issues if issue.severity == "warning"]
+
+
+def print_warnings(warnings: list, more_hint: str = "") -> None:
+    for warning in warnings[:MAX_WARNINGS]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(warnings) > MAX_WARNINGS:
+        print(f"warning: … and {len(warnings) - MAX_WARNINGS} more{more_hint}", file=sys.stderr)

@@ -12,10 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_engine_options, add_sampling_options, fail, load_engine
+from .common import add_engine_options, add_sampling_options, fail, load_engine, print_warnings, validate_inputs
 
 SAMPLING_ARGS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k", "max_tokens")
-MAX_WARNINGS = 10
 
 
 def add_parser(sub) -> None:
@@ -91,10 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from dia_engine import FRAMES_PER_SECOND
-
     from projects.export import ExportOptions
-    from projects.lint import lint_script
     from projects.model import Sampling
     from projects.project import Project
     from projects.script import parse_script
@@ -112,18 +108,7 @@ def _render(args: argparse.Namespace) -> int:
     if not parse_script(text).lines:
         return fail(f"script {script_path} has no lines to speak")
 
-    if str(args.codec).lower() == "none":
-        return fail("render writes audio and needs a codec: do not pass --codec none")
     out = Path(args.out)
-    suffix = out.suffix.lower()
-    if args.format is None and suffix not in (".wav", ".flac"):
-        return fail(f"--out {out} should end in .wav or .flac (or pass --format)")
-    fmt = args.format or suffix[1:]
-    if suffix in (".wav", ".flac") and suffix != f".{fmt}":
-        return fail(f"--out {out} does not end in .{fmt} but --format is {fmt}")
-    if not out.parent.is_dir():
-        return fail(f"output folder does not exist: {out.parent}")
-
     voices = {s: Path(v) for s, v in _speaker_values(args.voice, "--voice").items()}
     transcripts = _speaker_values(args.transcript, "--transcript")
     names = _speaker_values(args.name, "--name")
@@ -153,8 +138,6 @@ def _render(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, name) for name in SAMPLING_ARGS if getattr(args, name) is not None}
     sampling = Sampling(**{**project.doc.sampling.model_dump(), **overrides})
     _check_sampling(sampling)
-    options = ExportOptions(lufs=project.doc.export.lufs if args.lufs is None else args.lufs, format=fmt,
-                            bit_depth=args.bit_depth, stems=args.stems, subtitles=args.subtitles)
 
     # ---- the project as it will be (in memory; voice clips are copied only once all is well) -------
     project.set_script(text)
@@ -167,11 +150,10 @@ def _render(args: argparse.Namespace) -> int:
     )
     prompt_seconds = sum(clip_seconds[s] if s in voices else project.doc.speakers[s].clip_seconds or 0.0
                          for s in ("S1", "S2") if s in voices or project.doc.speakers[s].clip)
-    issues = lint_script(project.script, prompt_transcript=prompt,
-                         prompt_frames=round(prompt_seconds * FRAMES_PER_SECOND))
-    errors = [issue for issue in issues if issue.severity == "error"]
-    if errors:
-        return fail(str(errors[0]))
+    fmt, warnings = validate_inputs("render", script=project.script, out=out, fmt=args.format, codec=args.codec,
+                                    prompt_transcript=prompt, prompt_seconds=prompt_seconds)
+    options = ExportOptions(lufs=project.doc.export.lufs if args.lufs is None else args.lufs, format=fmt,
+                            bit_depth=args.bit_depth, stems=args.stems, subtitles=args.subtitles)
     voices_change = any(
         file_sha256(clip) != project.doc.speakers[s].clip_sha256
         or " ".join(transcripts[s].split()) != project.doc.speakers[s].transcript
@@ -186,19 +168,18 @@ def _render(args: argparse.Namespace) -> int:
             project.set_speaker(speaker, name=names.get(speaker), transcript=transcripts.get(speaker),
                                 **({"clip": voices[speaker]} if speaker in voices else {}))
     project.save()
-    warnings = [issue for issue in issues if issue.severity == "warning"]
-    for issue in warnings[:MAX_WARNINGS]:
-        print(f"warning: {issue}", file=sys.stderr)
-    if len(warnings) > MAX_WARNINGS:
-        print(f"warning: … and {len(warnings) - MAX_WARNINGS} more (open the project in the editor to see them)",
-              file=sys.stderr)
+    print_warnings(warnings, " (open the project in the editor to see them)")
     if engine is not None:
         status = _generate(project, engine)
         if status:
             return status
     else:
         print("all lines are up to date: nothing to generate", file=sys.stderr)
+    earlier = _earlier_extras(out)
     result = project.export(out, options)
+    for stale in sorted(earlier - set(result.files)):  # an earlier render's stems/subtitles no longer match the mix
+        stale.unlink(missing_ok=True)
+        print(f"removed {stale} (from an earlier render; not part of this one)", file=sys.stderr)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     loudness = "unmeasured" if result.loudness_lufs is None else f"{result.loudness_lufs:.1f} LUFS"
@@ -206,6 +187,23 @@ def _render(args: argparse.Namespace) -> int:
     for extra in result.files[1:]:
         print(f"wrote {extra}")
     return 0
+
+
+def _earlier_extras(out: Path) -> set[Path]:
+    """The stems and subtitles an earlier render wrote beside `out`, as its manifest records them."""
+    import json
+
+    from projects.export import sibling
+
+    try:
+        manifest = json.loads(sibling(out, ".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(manifest, dict) or manifest.get("mix") != out.name:
+        return set()
+    extras = {out.with_name(str(name)) for name in (manifest.get("stems") or {}).values()}
+    extras |= {path for path in (sibling(out, ".srt"), sibling(out, ".vtt")) if path.is_file()}
+    return {path for path in extras if path.parent == out.parent and path.is_file()}
 
 
 def _check_sampling(sampling) -> None:

@@ -82,7 +82,10 @@ class DiaEngine:
         self.per_slot_attention = device.type == "cpu" and not compile
         self._rows_independent: dict[int, bool] = {}
         self._voice_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()  # one generation at a time per engine
+        # One generation at a time per engine. Re-entrant: `on_result`/`on_progress` run on the generating thread
+        # while it is held, and may call `decode` or `encode_voice` (e.g. to save a take); the loop waits for
+        # them, so nothing else touches the model or codec meanwhile. Other threads still wait their turn.
+        self._lock = threading.RLock()
 
     # ----------------------------------------------------------------------------------------- loading
     @classmethod

@@ -63,6 +63,30 @@ def stream_hooks(owners: list[tuple[str, int, int] | None], emit: Callable[[Live
     return {"on_chunk": on_chunk, "on_result": result}
 
 
+class LiveEngine:
+    """The engine as the generation service sees it: it adds `on_chunk` while play-as-it-renders is on.
+
+    `projects.GenerationService.run` makes one request per part of each job, in job order: that order ties a
+    request to its line (`expect`)."""
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+        self._owners: list[tuple[str, int, int]] = []
+        self._live: Callable[[LiveChunk], None] | None = None
+
+    def expect(self, jobs, live: Callable[[LiveChunk], None] | None) -> None:
+        self._owners = [(job.line_id, i, len(job.parts)) for job in jobs for i in range(len(job.parts))]
+        self._live = live
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def generate(self, requests, **kwargs):
+        if self._live is not None and can_stream(self._engine) and len(requests) == len(self._owners):
+            kwargs.update(stream_hooks(self._owners, self._live, kwargs.get("on_result"), self._engine.sample_rate))
+        return self._engine.generate(requests, **kwargs)
+
+
 @dataclass
 class _Line:
     line_id: str

@@ -41,6 +41,7 @@ class LiveView(QObject):
         worker.liveChunk.connect(self._chunk)
         worker.lineFailed.connect(self._line_failed)
         worker.lineSkipped.connect(self._line_ended)
+        worker.linesDropped.connect(self._lines_dropped)
         worker.queueDrained.connect(self._drained)
         self.player.lineChanged.connect(self._show_state)
         self.player.waitingChanged.connect(self._show_state)
@@ -82,8 +83,13 @@ class LiveView(QObject):
     def _line_ended(self, line_id: str) -> None:
         self.player.line_ended(line_id)
 
-    @Slot(bool)
-    def _drained(self, _stopped: bool) -> None:
+    @Slot(list)
+    def _lines_dropped(self, line_ids: list) -> None:
+        for line_id in line_ids:
+            self.player.line_ended(line_id)
+
+    @Slot(bool, int)
+    def _drained(self, _stopped: bool, _last: int) -> None:
         self.player.run_ended()
         self.window.timeline.view.update()
 

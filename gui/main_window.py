@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QProgressDialog, QSplitter)
+                               QProgressBar, QProgressDialog)
 
 from dia_engine import SAMPLE_RATE  # takes and the mix are at the model's rate
 from gui import icons, theme
@@ -24,10 +24,10 @@ from gui.live_view import LiveView
 from gui.playback import Player
 from gui.sampling_form import ProjectSamplingDialog
 from gui.script_editor import ScriptEditor
-from gui.session import ProjectSession
+from gui.session import ProjectSession, default_export_folder, discard_scratch_folder
 from gui.settings import AppSettings, EngineSettings
 from gui.settings_dialog import SettingsDialog
-from gui.speakers_panel import SpeakersPanel
+from gui.speakers_panel import SpeakersColumn, SpeakersPanel
 from gui.timeline import MixBuilder, MixSnapshot, TimelinePanel
 from projects.estimate import estimate_seconds
 from projects.model import Sampling
@@ -62,6 +62,17 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d} left"
 
 
+def key_sequences(keys: list) -> list[QKeySequence]:
+    """Each key once: a standard key brings all of the platform's bindings for it, and an explicit alternate
+    that one of them already covers is dropped (a sequence bound twice makes Qt fire neither)."""
+    sequences: list[QKeySequence] = []
+    for key in keys:
+        found = (QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey)
+                 else [QKeySequence(key)])
+        sequences += [s for s in found if not s.isEmpty() and s not in sequences]
+    return sequences
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, *, scratch_root: Path | None = None,
                  engine_factory: Callable[[EngineSettings], object] = load_engine):
@@ -75,6 +86,8 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         self._statuses: dict[str, LineStatus] | None = None  # cached: live progress updates need no disk checks
         self._lint_dirty = True
+        self._inspector_dirty = True
+        self._load_failed = False
         self.setWindowTitle("Dia Studio")
         self.setWindowIcon(icons.app_icon())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -133,8 +146,7 @@ class MainWindow(QMainWindow):
         if icon is not None:
             action.setIcon(icon)
         if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            action.setShortcuts(key_sequences(shortcut if isinstance(shortcut, list) else [shortcut]))
         if tip:
             action.setStatusTip(tip)
             shortcut_text = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
@@ -157,11 +169,11 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("&Export…", self.export, "Ctrl+E", icons.export_icon(),
                                        "Export the episode")
         self.act_settings = self._action("Se&ttings…", self.edit_settings, "Ctrl+,", tip="Model, device, defaults")
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_undo = self._action("&Undo", lambda: self.session and self.session.undo_stack.undo(),
+        self.act_quit = self._action("&Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"])
+        self.act_undo = self._action("&Undo", lambda: self.session and self.session.undo(),
                                      QKeySequence.StandardKey.Undo)
-        self.act_redo = self._action("&Redo", lambda: self.session and self.session.undo_stack.redo(),
-                                     [QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
+        self.act_redo = self._action("&Redo", lambda: self.session and self.session.redo(),
+                                     [QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z", "Ctrl+Y"])
         self.act_sampling = self._action("Project &Sampling…", self.edit_sampling,
                                          tip="Sampling parameters of every line")
         self.act_generate_line = self._action("Generate &Line", self.generate_current_line,
@@ -255,6 +267,7 @@ class MainWindow(QMainWindow):
             for action in (self.act_play, self.act_play_line):
                 action.setEnabled(False)
                 action.setStatusTip(self.player.unavailable_reason)
+                action.setToolTip(self.player.unavailable_reason)
         self._show_engine_status()
 
     def _connect(self) -> None:
@@ -326,6 +339,19 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_project(str(Path(folder).resolve()))
         return True
 
+    def open_from_command_line(self, folder: Path, new: bool = False) -> bool:
+        """The folder named at start: a project opens, an empty folder starts one; a folder that does not exist
+        (perhaps a typo) starts one only with `new` or after asking."""
+        if not folder.exists() and not new:
+            answer = QMessageBox.question(self, "Create a new project?",
+                                          f"{folder} does not exist.\n\nCreate a new project there?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        fresh = not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+        return self.new_project(folder) if fresh else self.open_project(folder)
+
     def offer_recovery(self) -> bool:
         """After a crash: offer to reopen the project that was open, with its autosaved state. True if reopened."""
         folder = self.settings.unclean_session()
@@ -335,13 +361,19 @@ class MainWindow(QMainWindow):
         when = time.strftime("%d %b %H:%M:%S", time.localtime((path / "project.json").stat().st_mtime))
         scratch = self.scratch_root in path.resolve().parents
         name = "an unsaved project" if scratch else f"“{path.name}”"
+        declining = ("\n\nNo deletes that unsaved project and its takes." if scratch
+                     else f"\n\nNo leaves it in {path} to open later.")
         answer = QMessageBox.question(
             self, "Recover your work?",
             f"Dia Studio did not close properly while {name} was open.\n\nReopen it as autosaved at {when}? "
-            "Takes are kept as they were generated.",
+            f"Takes are kept as they were generated.{declining}",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         self.settings.mark_session_closed()
-        return answer == QMessageBox.StandardButton.Yes and self.open_project(path)
+        if answer == QMessageBox.StandardButton.Yes:
+            return self.open_project(path)
+        if scratch:  # declined, as the question said: nothing else can ever open the scratch folder again
+            shutil.rmtree(path, ignore_errors=True)
+        return False
 
     def choose_project(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open project folder")
@@ -393,15 +425,14 @@ class MainWindow(QMainWindow):
         session.timelineChanged.connect(self._timeline_changed)
         session.speakersChanged.connect(self._project_changed)
         session.dirtyChanged.connect(self._update_title)
+        session.saveFailed.connect(lambda message: self.statusBar().showMessage(f"Autosave failed: {message}", 10000))
 
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
         self.speakers_panel.errorRaised.connect(self._voice_error)
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.speakers_panel)
-        left.addWidget(self.checks)
-        left.setStretchFactor(1, 1)
-        self._replace_dock_widget(self.speakers_dock, left)
+        self.speakers_panel.pendingChanged.connect(self._pending_voices_changed)
+        self.speakers_panel.set_playback(self.player.available, self.player.unavailable_reason)
+        self._replace_dock_widget(self.speakers_dock, SpeakersColumn(self.speakers_panel, self.checks))
         self.inspector = LineInspector(session)
         self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)
@@ -409,6 +440,7 @@ class MainWindow(QMainWindow):
         self.inspector.keepOnlyActiveRequested.connect(self.keep_only_active)
         self.inspector.seekRequested.connect(self._inspector_seek)
         self.inspector.samplingEditRequested.connect(self.edit_sampling)
+        self.inspector.set_playback(self.player.available, self.player.unavailable_reason)
         self._replace_dock_widget(self.inspector_dock, self.inspector)
 
         self.snapshot = None
@@ -417,7 +449,7 @@ class MainWindow(QMainWindow):
         self.settings.mark_session_open(str(session.folder))
         self._update_title()
         self.refresh_views()
-        self._current_line_changed(self.editor.current_block_number())
+        self.editor.reset_current_line()  # the highlight and the inspector start on the same line
         self._rebuild_mix()
 
     @staticmethod
@@ -466,10 +498,12 @@ class MainWindow(QMainWindow):
                     return False
                 if answer == QMessageBox.StandardButton.Save and not self.save_as():
                     return False
-            if session.untitled:  # discarded (or empty): the scratch folder goes
-                shutil.rmtree(session.folder, ignore_errors=True)
+            session.close()
+            if session.untitled:  # discarded (or empty): the project goes, anything exported into it stays
+                discard_scratch_folder(session.folder)
         else:
             self._save_quietly()
+            session.close()
         self.session = None
         for signal in (session.linesChanged, session.lineChanged, session.timelineChanged, session.speakersChanged,
                        session.dirtyChanged, session.undo_stack.indexChanged):
@@ -519,6 +553,7 @@ class MainWindow(QMainWindow):
         old = session.folder
         try:
             session.project.doc.name = target.name
+            session.flush_saves()
             session.save()
             shutil.copytree(old, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*.tmp"))
         except (ProjectError, OSError) as e:
@@ -526,7 +561,7 @@ class MainWindow(QMainWindow):
             return False
         session.project.folder = target
         if session.untitled:
-            shutil.rmtree(old, ignore_errors=True)
+            discard_scratch_folder(old)
         session.untitled = False
         self.settings.add_recent_project(str(target))
         self.settings.mark_session_open(str(target))
@@ -539,7 +574,7 @@ class MainWindow(QMainWindow):
         """Timer: write the project if anything changed (takes are saved the moment they arrive)."""
         if self.session is not None and (self.session.dirty or self._sync_timer.isActive()):
             self.sync_script()
-            self._save_quietly()
+            self.session.save_soon()  # off the UI thread; failures arrive as saveFailed
 
     def _save_quietly(self) -> None:
         try:
@@ -595,6 +630,7 @@ class MainWindow(QMainWindow):
     def _project_changed(self) -> None:
         self._statuses = None
         self._lint_dirty = True
+        self._inspector_dirty = True  # text, voices or sampling changed: the inspector shows all of them
         self._views_timer.start()
 
     def _timeline_changed(self) -> None:
@@ -623,6 +659,7 @@ class MainWindow(QMainWindow):
             self._statuses = self.session.statuses()
         statuses = self._statuses
         views: dict[int, LineView] = {}
+        blocker = self.generation_blocker()
         for line, parsed in zip(project.doc.lines, project.script.lines):
             status = statuses.get(line.id, LineStatus.MISSING)
             take = line.take(line.active_take) if status is not LineStatus.MISSING else None
@@ -638,8 +675,13 @@ class MainWindow(QMainWindow):
                 detail = f"Take {take.id} (seed {take.seed}{', pinned' if line.pinned else ''})"
             elif status is LineStatus.STALE:
                 state = LineState.STALE
+            elif status is LineStatus.DAMAGED:  # shown as missing, with the reason (nothing was deleted)
+                state = LineState.MISSING
+                detail = f"Take {take.id} is damaged: {project.take_problem(line.id) or 'unreadable'}"
             else:
                 state = LineState.MISSING
+            if blocker and state in (LineState.MISSING, LineState.STALE):
+                detail = f"Cannot generate: {blocker}"
             views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate_seconds(parsed.spoken_text),
                                                      take.duration if take else None, progress, detail)
         self.editor.set_line_views(views)
@@ -649,14 +691,34 @@ class MainWindow(QMainWindow):
         if self.inspector is not None:
             block = self.editor.current_block_number()
             line_id = self.session.line_for_block(block)
-            if line_id != self.inspector.line_id:
+            self.inspector.blocked = self.generation_blocker()
+            if line_id != self.inspector.line_id or self._inspector_dirty:
                 self.inspector.set_line(line_id, views.get(block))
             else:
                 self.inspector.set_view(views.get(block))
+            self._inspector_dirty = False
 
     # ================================================================================================ generation
+    def generation_blocker(self) -> str:
+        """Why no line can be generated now ("" when they can). Every line is generated after both voices, so a
+        clip the speaker card shows but the project cannot use yet blocks them all: never a silent other voice."""
+        return self.speakers_panel.pending_reason() if self.speakers_panel is not None else ""
+
+    def _pending_voices_changed(self) -> None:
+        """A card now shows a clip the project cannot use yet: lines still queued would get another voice."""
+        self._project_changed()
+        blocker = self.generation_blocker()
+        if blocker and self.controller.busy:
+            self.controller.stop()
+            self.statusBar().showMessage(f"Generation stopped (finished takes were kept): {blocker}.", 8000)
+
     def generate(self, line_ids: list[str], force: bool) -> list[str]:
         if self.session is None or not line_ids:
+            return []
+        blocker = self.generation_blocker()
+        if blocker:
+            self._error("Cannot generate yet", f"Nothing was generated: {blocker}.")
+            self.statusBar().showMessage(f"Not generated: {blocker}.", 8000)
             return []
         self.sync_script()
         self.controller.clear_failures(line_ids)
@@ -709,7 +771,10 @@ class MainWindow(QMainWindow):
         self._statuses = None
         self._rebuild_mix()
         failed = [i for i, s in self.controller.live.items() if s.state is LineState.FAILED]
-        if stopped:
+        if self._load_failed:
+            self._load_failed = False
+            message = "Nothing was generated: the model could not be loaded."
+        elif stopped:
             message = "Generation stopped; finished takes were kept."
         elif failed:
             message = f"Generation finished; {len(failed)} line(s) failed (hover the red icons)."
@@ -766,6 +831,7 @@ class MainWindow(QMainWindow):
         self._show_engine_status()
 
     def _engine_failed(self, message: str) -> None:
+        self._load_failed = True  # the queue then drains as "stopped": say what really happened
         self._close_load_dialog()
         self._show_engine_status()
         self._error("The model could not be loaded",
@@ -793,9 +859,7 @@ class MainWindow(QMainWindow):
                                       f"Delete {others} other take(s) of {line_id} and their audio files? "
                                       "This cannot be undone.")
         if answer == QMessageBox.StandardButton.Yes:
-            removed = self.session.project.keep_only_active([line_id])
-            self.session.undo_stack.clear()  # earlier take choices may point at deleted takes
-            self.session.lineChanged.emit(line_id)
+            removed = self.session.keep_only_active([line_id])
             self.statusBar().showMessage(f"Deleted {removed} take(s) of {line_id}.", 4000)
 
     def edit_sampling(self) -> None:
@@ -936,8 +1000,18 @@ class MainWindow(QMainWindow):
             return
         from gui.export_dialog import ExportDialog  # export pulls in scipy: not needed at start-up
 
-        dialog = ExportDialog(self.session.project, self.settings.export(), self)
+        dialog = ExportDialog(self.session.project, self.settings.export(), self,
+                              folder=default_export_folder(self.session.project, self.session.untitled))
+        dialog.exported.connect(lambda _result: self._export_done(dialog))
         dialog.exec()
+
+    def _export_done(self, dialog) -> None:
+        """Remember the choices: the project's in the project (saved with it), the app's for new projects."""
+        from gui.settings import ExportDefaults
+
+        if self.session is not None:
+            self.session.mark_dirty()
+        self.settings.set_export(ExportDefaults(loudness_preset=dialog.preset(), format=dialog.options().format))
 
     def edit_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)

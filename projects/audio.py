@@ -84,6 +84,17 @@ def silence_bounds(audio: np.ndarray, sample_rate: int) -> tuple[int, int]:
     return max(0, int(loud[0]) - keep), min(len(magnitude), int(loud[-1]) + 1 + keep)
 
 
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """`audio` at `to_rate` (the same array when the rates agree): takes of models with other rates can mix."""
+    if from_rate == to_rate:
+        return audio
+    import torch
+    import torchaudio.functional
+
+    return torchaudio.functional.resample(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),
+                                          from_rate, to_rate).numpy()
+
+
 def read_mono(path: Path) -> tuple[np.ndarray, int]:
     """Float32 mono samples (channels averaged) and the sample rate of an audio file."""
     audio, rate = sf.read(str(path), dtype="float32", always_2d=True)

@@ -13,9 +13,10 @@ from typing import Literal
 
 import numpy as np
 
-from .audio import write_audio
-from .files import atomic_write_bytes
-from .loudness import CEILING_DBTP, normalise
+import soundfile as sf
+
+from .files import atomic_path, atomic_write_bytes
+from .loudness import CEILING_DBTP, STRETCH, GainCurve, normalise
 from .model import DEFAULT_LUFS
 from .subtitles import Cue, to_srt, to_vtt
 from .timeline import Timeline
@@ -62,9 +63,16 @@ def sibling(out: Path, suffix: str) -> Path:
     return out.with_name(out.stem + suffix)
 
 
+def write_shaped(path: Path, chunks, curve: GainCurve, rate: int, *, format: str, subtype: str) -> None:
+    """Write (start, samples) stretches times the gain curve, atomically, a stretch at a time."""
+    with atomic_path(path) as temp, sf.SoundFile(str(temp), "w", rate, 1, subtype, format=format) as handle:
+        for start, samples in chunks:
+            handle.write(curve.apply(samples, start).astype(np.float32))
+
+
 def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> ExportResult:
     """Write the mix and the extras asked for in `options`. Each clip's `info` may hold "cue" (its subtitle
-    text) and "manifest" (its fields in the manifest)."""
+    text) and "manifest" (its fields in the manifest). Memory: the float32 mix plus a few stretches."""
     out = Path(out)
     rate = timeline.sample_rate
     mix = timeline.mix()
@@ -85,14 +93,15 @@ def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> Ex
     subtype = SUBTYPES[options.bit_depth]
     files: list[Path] = []
 
-    write_audio(out, (mix * norm.gain).astype(np.float32), rate, format=fmt, subtype=subtype)
+    mix_chunks = ((start, mix[start : start + STRETCH]) for start in range(0, len(mix), STRETCH))
+    write_shaped(out, mix_chunks, norm.gain, rate, format=fmt, subtype=subtype)
     files.append(out)
     stems: dict[str, str] = {}
     if options.stems:
         for name in timeline.stem_names():
             path = sibling(out, f".{name}{suffix}")
             # The mix's own gain curve: stems keep its loudness and timing and sum back to it.
-            write_audio(path, (timeline.mix(name) * norm.gain).astype(np.float32), rate, format=fmt, subtype=subtype)
+            write_shaped(path, timeline.chunks(STRETCH, name), norm.gain, rate, format=fmt, subtype=subtype)
             files.append(path)
             stems[name] = path.name
     if options.subtitles:
