@@ -21,6 +21,7 @@ from gui.download_dialog import DownloadBridge, ModelLoadDialog
 from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
+from gui.live_view import LiveView
 from gui.playback import Player
 from gui.sampling_form import ProjectSamplingDialog
 from gui.script_editor import ScriptEditor
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self.live_view = LiveView(self)  # "Play as it renders" (gui/live_view.py)
         self.take_checks = install_take_checks(self)
         self._restore_window()
 
@@ -1060,6 +1062,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """End the background threads (worker, mix builder) and playback."""
         self.player.stop()
+        self.live_view.player.stop()
         for timer in (self._autosave_timer, self._mix_timer, self._views_timer, self._sync_timer):
             timer.stop()
         self.controller.shutdown()
