@@ -184,16 +184,18 @@ class GenerationLoop:
             for s in active:
                 job = jobs[s]
                 self._advance(job, pred[s])
-                if on_progress is not None:
-                    on_progress(self._progress(job))
                 if on_frames is not None:
                     self._collect_final(job, final)
                 if job.done:
                     jobs[s] = None
                     done.append(job)
+                elif on_progress is not None:
+                    on_progress(self._progress(job))
             if final:
                 on_frames(final)
-            for job in done:
+            for job in done:  # a line's last progress event comes right before its result
+                if on_progress is not None:
+                    on_progress(self._progress(job))
                 on_codes(job.index, self._extract(job), job.seed)
 
     def _start(self, cache, slot, index, req, text, seed, budget) -> _Job:
