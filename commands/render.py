@@ -91,9 +91,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from dia_engine import FRAMES_PER_SECOND
+    from dia_engine import ModelLoadError
+    from dia_engine.describe import describe
 
     from projects.export import ExportOptions
+    from projects.limits import prompt_frames
     from projects.lint import lint_script
     from projects.model import Sampling
     from projects.project import Project
@@ -167,8 +169,12 @@ def _render(args: argparse.Namespace) -> int:
     )
     prompt_seconds = sum(clip_seconds[s] if s in voices else project.doc.speakers[s].clip_seconds or 0.0
                          for s in ("S1", "S2") if s in voices or project.doc.speakers[s].clip)
-    issues = lint_script(project.script, prompt_transcript=prompt,
-                         prompt_frames=round(prompt_seconds * FRAMES_PER_SECOND))
+    try:  # the model's limits, from its config alone; if it cannot be described, loading it reports why
+        info = describe(args.model)
+    except ModelLoadError:
+        info = None
+    issues = lint_script(project.script, info, prompt_transcript=prompt,
+                         prompt_frames=prompt_frames(info, prompt_seconds) if info is not None else 0)
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         return fail(str(errors[0]))

@@ -41,11 +41,12 @@ def dia_info(config: DiaConfig, model_id: str) -> ModelInfo:
     )
 
 
-def describe(source: str | os.PathLike, cache_dir: str | None = None) -> ModelInfo:
+def describe(source: str | os.PathLike, cache_dir: str | None = None, *, local_only: bool = False) -> ModelInfo:
     """The `ModelInfo` of the model at `source` (a folder or a hub repo id), without loading its weights.
 
-    Raises ModelLoadError with one readable message when the description files cannot be found or read."""
-    folder = description_folder(source, cache_dir)
+    `local_only` never touches the network (what a UI thread may call). Raises ModelLoadError with one readable
+    message when the description files cannot be found or read."""
+    folder = description_folder(source, cache_dir, local_only=local_only)
     raw = read_config(folder / "config.json")
     family = detect_family(raw, str(folder / "config.json"))
     if family == DIA2:
@@ -54,7 +55,7 @@ def describe(source: str | os.PathLike, cache_dir: str | None = None) -> ModelIn
     return dia_info(DiaConfig.from_dict(raw, source=str(folder / "config.json")), str(source))
 
 
-def description_folder(source: str | os.PathLike, cache_dir: str | None = None) -> Path:
+def description_folder(source: str | os.PathLike, cache_dir: str | None = None, *, local_only: bool = False) -> Path:
     """A folder holding the model's `config.json` (and tokenizer files where it has them)."""
     path = Path(source).expanduser()
     if path.exists():
@@ -70,7 +71,8 @@ def description_folder(source: str | os.PathLike, cache_dir: str | None = None) 
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
-        folder = Path(snapshot_download(repo_id, allow_patterns=DESCRIPTION_FILES, cache_dir=cache_dir))
+        folder = Path(snapshot_download(repo_id, allow_patterns=DESCRIPTION_FILES, cache_dir=cache_dir,
+                                        local_files_only=local_only))
     except RepositoryNotFoundError:
         raise ModelLoadError(f"Hugging Face repo '{repo_id}' not found (or it is private)") from None
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:

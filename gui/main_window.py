@@ -20,6 +20,7 @@ from gui.checks_panel import ChecksPanel
 from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
+from gui.model_info import local_model_info
 from gui.playback import Player
 from gui.sampling_form import ProjectSamplingDialog
 from gui.script_editor import ScriptEditor
@@ -620,6 +621,7 @@ class MainWindow(QMainWindow):
         if self._statuses is None:
             self._statuses = self.session.statuses()
         statuses = self._statuses
+        info = local_model_info(self.settings.engine().model)
         views: dict[int, LineView] = {}
         for line, parsed in zip(project.doc.lines, project.script.lines):
             status = statuses.get(line.id, LineStatus.MISSING)
@@ -638,12 +640,13 @@ class MainWindow(QMainWindow):
                 state = LineState.STALE
             else:
                 state = LineState.MISSING
-            views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate_seconds(parsed.spoken_text),
+            estimate = estimate_seconds(parsed.spoken_text, info) if info is not None else None
+            views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate,
                                                      take.duration if take else None, progress, detail)
         self.editor.set_line_views(views)
         if self._lint_dirty:  # lint reads only the script and the voices: redo it when they changed
             self._lint_dirty = False
-            self.checks.set_issues(project.lint())
+            self.checks.set_issues(project.lint(info))
         if self.inspector is not None:
             block = self.editor.current_block_number()
             line_id = self.session.line_for_block(block)

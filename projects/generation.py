@@ -20,7 +20,7 @@ import numpy as np
 from dia_engine import GenerationRequest, GenerationResult, Progress, SamplingParams, VoicePrompt
 
 from .audio import PART_CROSSFADE_MS, crossfade_join, ms_to_samples
-from .limits import MIN_SPEECH_SECONDS, MIN_TEXT_BYTES, seconds_budget, text_budget
+from .limits import MIN_SPEECH_SECONDS, MIN_TEXT_UNITS, seconds_budget, text_budget
 from .model import Sampling, Take
 from .project import Project
 from .seeds import part_seed, seed_for_next_take
@@ -83,16 +83,17 @@ class GenerationService:
                 return []  # nothing to do: not even the voices need encoding
             voice = self.voice()
             transcript = voice.transcript if voice is not None else ""
-            max_bytes = text_budget(transcript, self.engine.max_text_bytes)
-            max_seconds = seconds_budget(voice.num_frames if voice is not None else 0)
-            if max_bytes < MIN_TEXT_BYTES:
+            info = self.engine.info
+            max_text = text_budget(info, transcript)
+            max_seconds = seconds_budget(info, voice.num_frames if voice is not None else 0)
+            if max_text < MIN_TEXT_UNITS:
                 raise ProjectError("the voice clips' transcripts fill the model's text length: use shorter clips")
             if max_seconds < MIN_SPEECH_SECONDS:
-                raise ProjectError("the voice clips leave no room for speech in the model's 35 s of audio: "
-                                   "use clips of about 5-10 s")
+                raise ProjectError(f"the voice clips leave no room for speech in the model's {info.max_seconds:.0f} s "
+                                   "of audio: use clips of about 5-10 s")
             jobs = []
             for line in lines:
-                parts = split_for_model(project.script_line(line.id).turns, max_bytes=max_bytes,
+                parts = split_for_model(project.script_line(line.id).turns, info, max_text=max_text,
                                         max_seconds=max_seconds)
                 jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
                                     tuple(parts), project.line_sampling(line.id).model_copy(), voice))

@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from dia_engine import FRAMES_PER_SECOND, SAMPLE_RATE
+from dia_engine import SAMPLE_RATE, ModelInfo
 
 from . import store
 from .export import ExportOptions, ExportResult, export_timeline
 from .fingerprint import line_fingerprint
 from .identity import match_lines
-from .limits import MAX_TEXT_BYTES
+from .limits import prompt_frames
 from .lint import LintIssue, lint_script
 from .model import Line, ProjectFile, Sampling, Speaker, Take
 from .script import Script, ScriptLine, parse_script
@@ -133,12 +133,13 @@ class Project:
             self.doc.lines = new_lines
             self.doc.removed_lines = (dropped + remaining)[:KEEP_REMOVED_LINES]
 
-    def lint(self, max_text_bytes: int = MAX_TEXT_BYTES) -> list[LintIssue]:
+    def lint(self, info: ModelInfo | None = None) -> list[LintIssue]:
+        """The script's issues against the limits of the model `info` describes (None: model-free checks only)."""
         with self.lock:
             seconds = sum(s.clip_seconds or 0.0 for s in self.doc.speakers.values() if s.clip)
-            frames = round(seconds * FRAMES_PER_SECOND)
-            return lint_script(self.script, prompt_transcript=prompt_transcript(self.doc.speakers),
-                               prompt_frames=frames, max_text_bytes=max_text_bytes)
+            frames = prompt_frames(info, seconds) if info is not None else 0
+            return lint_script(self.script, info, prompt_transcript=prompt_transcript(self.doc.speakers),
+                               prompt_frames=frames)
 
     # ----- speakers -------------------------------------------------------------------------------
     def set_speaker(self, speaker_id: str, *, name: str | None = None, clip: Path | None | object = _UNSET,

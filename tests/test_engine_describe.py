@@ -86,3 +86,12 @@ def test_local_copy_counts_the_weights_of_a_complete_cache_entry_only(tmp_path, 
     assert not find_local_copy("nari-labs/Dia-tiny-test", cache_dir=str(cache)).present
     assert find_local_copy(TINY_MODEL).weight_bytes == (TINY_MODEL / "model.safetensors").stat().st_size
     assert not find_local_copy(tmp_path / "missing").present
+
+
+def test_local_only_reads_the_cache_even_when_online(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    cache = tmp_path / "hub"
+    _hub_cache(cache, "nari-labs/Dia2-tiny-test", sorted(TINY_DIA2.iterdir()))
+    assert describe("nari-labs/Dia2-tiny-test", cache_dir=str(cache), local_only=True).family == "dia2"
+    with pytest.raises(ModelLoadError, match="not in the local cache"):
+        describe("nari-labs/Dia2-1B", cache_dir=str(cache), local_only=True)
