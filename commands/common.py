@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-DEFAULT_MODEL = "nari-labs/Dia-1.6B-0626"
+from projects.catalogue import DEFAULT_MODEL
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:

@@ -10,25 +10,23 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFormLayout, QHBoxL
 from dia_engine import SAMPLE_RATE
 from gui import icons, theme
 from gui.line_state import LineState, LineView
-from gui.sampling_form import SamplingForm
+from gui.sampling_form import ModelSamplingForm
 from gui.session import ProjectSession
 from gui.waveform import WaveformView
 from projects.model import Sampling
+from projects.sampling import summary, tooltip
 from projects.seeds import SEED_LIMIT
 from projects.takes import take_available
 
 COLUMNS = ("", "Take", "Seed", "Sampling", "Length", "Made")
 
 
-def sampling_summary(sampling) -> str:
-    text = f"cfg {sampling.cfg_scale:g} · T {sampling.temperature:g} · p {sampling.top_p:g} · k {sampling.cfg_filter_top_k}"
-    return text + (f" · max {sampling.max_tokens}" if sampling.max_tokens else "")
+def sampling_summary(sampling, info=None) -> str:
+    return summary(sampling.model_dump(), info)
 
 
-def sampling_tooltip(sampling) -> str:
-    return (f"CFG scale {sampling.cfg_scale:g}\nTemperature {sampling.temperature:g}\nTop-p {sampling.top_p:g}\n"
-            f"CFG filter top-k {sampling.cfg_filter_top_k}\n"
-            f"Max tokens {sampling.max_tokens if sampling.max_tokens else 'automatic'}")
+def sampling_tooltip(sampling, info=None) -> str:
+    return tooltip(sampling.model_dump(), info)
 
 
 class LineInspector(QWidget):
@@ -124,11 +122,11 @@ class LineInspector(QWidget):
         self.override_check.setToolTip("Generate this line with its own sampling parameters instead of the "
                                        "project's.\nChanging them makes only this line stale.")
         self.override_check.toggled.connect(self._override_toggled)
-        d = Sampling()
-        self.line_sampling_form = SamplingForm(d.cfg_scale, d.temperature, d.top_p, d.cfg_filter_top_k, d.max_tokens)
+        self.line_sampling_form = ModelSamplingForm(session.model_info)
         self.line_sampling_form.changed.connect(self._line_sampling_edited)
         form.addRow(self.override_check)
         form.addRow(self.line_sampling_form)
+        self._sampling_rows = form
 
         self.issues_label = QLabel()
         self.issues_label.setWordWrap(True)
@@ -206,9 +204,9 @@ class LineInspector(QWidget):
         self.pin_button.blockSignals(True)
         self.pin_button.setChecked(line.pinned)
         self.pin_button.blockSignals(False)
-        self.sampling_label.setText(sampling_summary(project.sampling()))
+        self.sampling_label.setText(sampling_summary(project.sampling(), self.session.model_info))
         self._show_line_sampling(line.sampling)
-        issues = [i.message for i in project.lint() if i.source_line == parsed.source_line]
+        issues = [i.message for i in project.lint(self.session.model_info) if i.source_line == parsed.source_line]
         self.issues_label.setText("\n".join(f"• {m}" for m in issues))
         self.issues_label.setVisible(bool(issues))
         self.generate_button.setText("Regenerate" if line.takes else "Generate")
@@ -255,13 +253,22 @@ class LineInspector(QWidget):
         self.waveform.set_placeholder(f"Take {line.active_take} is empty (0 s)" if not len(audio) else "")
         self.waveform.set_audio(audio, SAMPLE_RATE, theme.speaker_color(speaker_id))
 
+    def model_info_changed(self) -> None:
+        """The project's model is described anew (loaded, or another one chosen): its family's sampling form."""
+        old = self.line_sampling_form
+        self.line_sampling_form = ModelSamplingForm(self.session.model_info)
+        self.line_sampling_form.changed.connect(self._line_sampling_edited)
+        self._sampling_rows.replaceWidget(old, self.line_sampling_form)
+        old.deleteLater()
+        self.refresh()
+
     def _show_line_sampling(self, sampling: Sampling | None) -> None:
         self.override_check.blockSignals(True)
         self.override_check.setChecked(sampling is not None)
         self.override_check.blockSignals(False)
         self.line_sampling_form.setVisible(sampling is not None)
         if sampling is not None:
-            self.line_sampling_form.set_values(sampling)
+            self.line_sampling_form.set_values(sampling.model_dump())
         self.sampling_label.setEnabled(sampling is None)  # dimmed: this line does not use the project's values
 
     def _refresh_state(self) -> None:

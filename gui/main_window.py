@@ -20,7 +20,7 @@ from gui.checks_panel import ChecksPanel
 from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
-from gui.model_info import local_model_info
+from gui.model_info import local_model_info, remember
 from gui.playback import Player
 from gui.sampling_form import ProjectSamplingDialog
 from gui.script_editor import ScriptEditor
@@ -312,10 +312,10 @@ class MainWindow(QMainWindow):
                 n += 1
         try:
             project = Project.create(folder, name="Untitled" if untitled else Path(folder).name)
-            values = self.settings.sampling()
-            project.doc.sampling = Sampling(cfg_scale=values.cfg_scale, temperature=values.temperature,
-                                            top_p=values.top_p, cfg_filter_top_k=values.cfg_filter_top_k,
-                                            max_tokens=values.max_tokens or None)
+            info = local_model_info(self.settings.engine().model)
+            if info is not None:  # the settings' defaults for this model's family (else the family's own)
+                project.doc.sampling = Sampling(**self.settings.sampling_defaults(info.family))
+                project.doc.sampling_family = info.family
             project.save()
         except (ProjectError, OSError) as e:
             self._error("Cannot create a project", str(e))
@@ -375,6 +375,7 @@ class MainWindow(QMainWindow):
 
     def _attach(self, session: ProjectSession) -> None:
         self.session = session
+        session.model_info = local_model_info(self.settings.engine().model)
         self._statuses = None
         self._lint_dirty = True
         session.setParent(self)
@@ -621,7 +622,7 @@ class MainWindow(QMainWindow):
         if self._statuses is None:
             self._statuses = self.session.statuses()
         statuses = self._statuses
-        info = local_model_info(self.settings.engine().model)
+        info = self.session.model_info
         views: dict[int, LineView] = {}
         for line, parsed in zip(project.doc.lines, project.script.lines):
             status = statuses.get(line.id, LineStatus.MISSING)
@@ -765,6 +766,15 @@ class MainWindow(QMainWindow):
     def _engine_ready(self, *_info) -> None:
         self._close_load_dialog()
         self._show_engine_status()
+        info = self.controller.model_info
+        if info is not None:
+            remember(info)
+            if self.session is not None and self.session.model_info != info:
+                self.session.model_info = info
+                self._lint_dirty = True
+                if self.inspector is not None:
+                    self.inspector.model_info_changed()
+                self._views_timer.start()
 
     def _engine_failed(self, message: str) -> None:
         self._close_load_dialog()
@@ -802,7 +812,7 @@ class MainWindow(QMainWindow):
     def edit_sampling(self) -> None:
         if self.session is None:
             return
-        dialog = ProjectSamplingDialog(self.session.project.sampling(), self)
+        dialog = ProjectSamplingDialog(self.session.project.sampling(), self.session.model_info, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             try:
                 self.session.set_sampling(**dialog.form.values())

@@ -16,7 +16,7 @@ from PySide6.QtGui import QTextDocument, QUndoStack
 
 from gui.undo import (MERGE_GAIN, MERGE_GAP, MERGE_LINE_SAMPLING, ChooseTakeCommand, LineOptionCommand,
                       LineSamplingCommand, SamplingCommand, SpeakerCommand, TextEditCommand)
-from dia_engine import SamplingParams
+from dia_engine import ModelInfo, SamplingParams
 from projects.model import Sampling
 from projects.project import Project
 from projects.takes import LineStatus
@@ -39,6 +39,7 @@ class ProjectSession(QObject):
         self.undo_stack = QUndoStack(self)
         self._dirty = False
         self._audio: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.model_info: ModelInfo | None = None  # the project's model, for limits, estimates and sampling forms
 
     # ----- identity -----------------------------------------------------------------------------------------------
     @property

@@ -11,8 +11,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dia_engine.describe import find_local_copy
-
 
 @dataclass(frozen=True)
 class CatalogueEntry:
@@ -67,6 +65,8 @@ def local_entry(folder: str | os.PathLike) -> CatalogueEntry:
 
 def choices(local_folder: str | os.PathLike | None = None, cache_dir: str | None = None) -> list[ModelChoice]:
     """The released models, then `local_folder` if given, each with whether it is here (no network used)."""
+    from dia_engine.describe import find_local_copy  # the engine package loads torch: only when asked
+
     entries = list(RELEASED) + ([local_entry(local_folder)] if local_folder else [])
     out = []
     for entry in entries:

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dia_engine import GenerationRequest, GenerationResult, Progress, SamplingParams, VoicePrompt
+from dia_engine import GenerationRequest, GenerationResult, Progress, VoicePrompt
 
 from .audio import PART_CROSSFADE_MS, crossfade_join, ms_to_samples
 from .limits import MIN_SPEECH_SECONDS, MIN_TEXT_UNITS, seconds_budget, text_budget
 from .model import Sampling, Take
 from .project import Project
+from .sampling import resolved_values, to_params
 from .seeds import part_seed, seed_for_next_take
 from .split import split_for_model
 from .store import ProjectError
@@ -93,6 +94,11 @@ class GenerationService:
                                    "of audio: use clips of about 5-10 s")
             jobs = []
             for line in lines:
+                try:  # parameters this family lacks are refused here, naming the line, before any work
+                    to_params(info, project.line_sampling(line.id).model_dump())
+                except ValueError as error:
+                    where = project.script_line(line.id).source_line
+                    raise ProjectError(f"line {where}: {error}") from None
                 parts = split_for_model(project.script_line(line.id).turns, info, max_text=max_text,
                                         max_seconds=max_seconds)
                 jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
@@ -114,8 +120,10 @@ class GenerationService:
         report = GenerationReport()
         if not jobs:
             return report
+        info = self.engine.info
         requests = [
-            (job, i, GenerationRequest(text, part_seed(job.seed, i), _params(job.sampling), job.voice))
+            (job, i, GenerationRequest(text, part_seed(job.seed, i), to_params(info, job.sampling.model_dump()),
+                                       job.voice))
             for job in jobs for i, text in enumerate(job.parts)
         ]
         audio_parts: dict[str, dict[int, np.ndarray]] = {job.line_id: {} for job in jobs}
@@ -140,8 +148,8 @@ class GenerationService:
             pieces = [audio_parts[job.line_id][i] for i in range(len(job.parts))]
             take = self.project.add_take(
                 job.line_id, crossfade_join(pieces, ms_to_samples(PART_CROSSFADE_MS, outcome.sample_rate)),
-                outcome.sample_rate, seed=job.seed, sampling=job.sampling, model_id=str(self.engine.model_id),
-                fingerprint=job.fingerprint, parts=len(job.parts))
+                outcome.sample_rate, seed=job.seed, sampling=Sampling(**resolved_values(info, job.sampling.model_dump())),
+                model_id=str(self.engine.model_id), fingerprint=job.fingerprint, parts=len(job.parts))
             lines_done += 1
             if take is None:
                 report.skipped.append(job.line_id)
@@ -157,6 +165,3 @@ class GenerationService:
         report.stopped = any(outcome is None for outcome in outcomes)
         return report
 
-
-def _params(sampling: Sampling) -> SamplingParams:
-    return SamplingParams(**sampling.model_dump())

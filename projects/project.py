@@ -192,6 +192,26 @@ class Project:
             line.sampling = sampling.model_copy() if sampling is not None else None
             return line
 
+    def use_sampling_of(self, family: str) -> bool:
+        """Make the project's (and each line's own) sampling values those of model family `family`: the values
+        in use are kept aside under their family and `family`'s own come back (its defaults the first time).
+        Returns whether anything was swapped."""
+        with self.lock:
+            doc = self.doc
+            current = doc.sampling_family or "dia"  # projects from before Dia2 held Dia 1.6B's values
+            doc.sampling_family = family
+            if current == family:
+                return False
+            doc.sampling_kept[current] = doc.sampling
+            doc.sampling = doc.sampling_kept.pop(family, None) or Sampling()
+            for line in doc.lines + doc.removed_lines:
+                if line.sampling is not None:
+                    line.sampling_kept[current] = line.sampling
+                else:
+                    line.sampling_kept.pop(current, None)
+                line.sampling = line.sampling_kept.pop(family, None)
+            return True
+
     def fingerprint(self, line_id: str) -> str:
         """What a take of this line must be made from to be up to date."""
         with self.lock:

@@ -1,8 +1,8 @@
 """Sampling parameters per model family: which fields a family has (for forms and the CLI), its defaults, the values
 a project keeps for each family, and turning stored values into the engine's `SamplingParams`.
 
-A project stores the values of the family it uses now and keeps those of the other families aside, so switching
-from Dia 1.6B to Dia2 and back restores every value the creator set. A stored field left None means the family's
+A project stores the values of the family it uses now and keeps those of the other families aside
+(`Project.use_sampling_of`), so switching from Dia 1.6B to Dia2 and back restores every value the creator set. A stored field left None means the family's
 default (`ModelInfo.default_sampling`), so a new project follows the model it is given.
 """
 
@@ -79,27 +79,52 @@ def to_params(info: ModelInfo, values: Mapping[str, object]) -> SamplingParams:
 
 
 def resolved_values(info: ModelInfo, values: Mapping[str, object]) -> dict[str, float | int | None]:
-    """What a take is made with: the family's parameters (defaults filled in) and max_tokens. Used for the
-    fingerprint and recorded with each take, so a take made with the defaults and one made with the same values
-    typed in are the same, and a Dia 1.6B project keeps the fingerprints it had before families existed."""
+    """What a take is made with, as recorded with it: the family's parameters (defaults filled in) and
+    max_tokens, so the take says every value even where the project followed the family's defaults."""
     params = to_params(info, values)
     out: dict[str, float | int | None] = {name: getattr(params, name) for name in info.sampling_fields}
     out["max_tokens"] = params.max_tokens
     return out
 
 
-def switch_family(active: Mapping[str, object], others: Mapping[str, Mapping[str, object]], old_family: str,
-                  new_family: str) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
-    """(values now in use, values kept aside) after a project moves from `old_family` to `new_family`.
+def canonical(info: ModelInfo, values: Mapping[str, object]) -> dict[str, object]:
+    """`values` as a project stores them: a value equal to the family's default becomes None (follow the
+    default), so a default typed in and one left alone are the same take; a max_tokens of 0 means automatic."""
+    out: dict[str, object] = {}
+    for name in STORED_FIELDS:
+        value = values.get(name)
+        if name == "max_tokens":
+            out[name] = value or None
+        elif value is not None and name in info.sampling_fields and value == getattr(info.default_sampling, name):
+            out[name] = None
+        else:
+            out[name] = value
+    return out
 
-    The values in use are put aside under the old family and the new family's own come back (all defaults the
-    first time). Moving within a family keeps the values as they are."""
-    kept = {family: dict(values) for family, values in others.items()}
-    if old_family == new_family:
-        return dict(active), kept
-    if any(value is not None for value in active.values()):
-        kept[old_family] = dict(active)
+
+_SHORT = {"cfg_scale": "cfg", "temperature": "T", "top_p": "p", "top_k": "top-k", "text_temperature": "text T",
+          "text_top_k": "text top-k", "cfg_filter_top_k": "filter k"}
+
+
+def summary(values: Mapping[str, object], info: ModelInfo | None = None) -> str:
+    """One line for the inspector: the family's parameters with defaults filled in when `info` is given, else
+    the values that are set ("defaults" when none is)."""
+    if info is not None:
+        try:
+            shown = resolved_values(info, values)
+        except ValueError:
+            shown = dict(values)
     else:
-        kept.pop(old_family, None)
-    restored = kept.pop(new_family, {})
-    return {name: restored.get(name) for name in STORED_FIELDS}, kept
+        shown = dict(values)
+    parts = [f"{_SHORT[name]} {shown[name]:g}" for name in _SHORT if shown.get(name) is not None]
+    if shown.get("max_tokens"):
+        parts.append(f"max {shown['max_tokens']}")
+    return " · ".join(parts) or "the model's defaults"
+
+
+def tooltip(values: Mapping[str, object], info: ModelInfo | None = None) -> str:
+    """Each parameter on its own row, named as the form names it."""
+    shown = resolved_values(info, values) if info is not None and not foreign_fields(info, values) else dict(values)
+    rows = [f"{FIELD_SPECS[name].label} {shown[name]:g}" for name in FIELD_SPECS if shown.get(name) is not None]
+    rows.append(f"Max tokens {shown.get('max_tokens') or 'automatic'}")
+    return "\n".join(rows)

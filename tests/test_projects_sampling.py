@@ -1,13 +1,12 @@
 """Sampling per family: the fields each family has, its defaults, values kept per family, clear refusals."""
 
-import json
-
 import pytest
 
 from dia_engine.describe import describe
-from projects.fingerprint import line_fingerprint
 from projects.model import Sampling
-from projects.sampling import defaults, form_fields, resolved_values, switch_family, to_params
+from projects.project import Project
+from projects.sampling import (canonical, defaults, form_fields, resolved_values, summary, to_params,
+                               tooltip)
 
 from conftest import DATA, TINY_MODEL
 
@@ -36,27 +35,39 @@ def test_unset_values_take_the_family_default_and_foreign_ones_are_refused():
         to_params(DIA2, {"top_k": 0})
 
 
-def test_a_dia_project_keeps_the_fingerprints_it_had_before_families():
-    legacy = Sampling()  # the values every project stored so far: Dia 1.6B's defaults, written out
-    before = line_fingerprint("[S1] Hi.", "v", legacy)
-    resolved = resolved_values(DIA, {})
-    assert resolved == legacy.model_dump()
-    assert json.dumps(resolved, sort_keys=True) == json.dumps(legacy.model_dump(), sort_keys=True)
-    assert before == line_fingerprint("[S1] Hi.", "v", Sampling(**resolved))
-    assert resolved_values(DIA, {"cfg_scale": 3.0}) == resolved  # a default typed in is the same take
+def test_takes_record_every_value_and_defaults_are_stored_as_unset():
+    assert resolved_values(DIA, {"temperature": 0.7}) == {"cfg_scale": 3.0, "temperature": 0.7, "top_p": 0.95,
+                                                           "cfg_filter_top_k": 45, "max_tokens": None}
+    stored = canonical(DIA2, {"cfg_scale": 2.0, "temperature": 0.5, "max_tokens": 0, "top_p": None})
+    assert stored["cfg_scale"] is None and stored["temperature"] == 0.5 and stored["max_tokens"] is None
+    assert Sampling(**stored).text_temperature is None
 
 
-def test_switching_family_and_back_restores_the_values():
-    mine = {"cfg_scale": 2.5, "temperature": 1.0, "top_p": None, "cfg_filter_top_k": None, "max_tokens": 900}
-    active, kept = switch_family(mine, {}, "dia", "dia2")
-    assert all(value is None for value in active.values())  # Dia2 starts at its own defaults
-    assert kept == {"dia": mine}
-    active["text_temperature"] = 0.3
-    back, kept = switch_family(active, kept, "dia2", "dia")
-    assert {k: v for k, v in back.items() if v is not None} == {"cfg_scale": 2.5, "temperature": 1.0,
-                                                                "max_tokens": 900}
-    assert kept["dia2"]["text_temperature"] == 0.3
-    again, _ = switch_family(back, kept, "dia", "dia2")
-    assert again["text_temperature"] == 0.3 and again["cfg_scale"] is None
-    same, kept_same = switch_family(back, kept, "dia", "dia")
-    assert same == back and kept_same == kept
+def test_summaries_fill_in_the_familys_defaults():
+    assert summary({"temperature": 0.5}, DIA2) == "cfg 2 · T 0.5 · top-k 50 · text T 0.6 · text top-k 50 · filter k 50"
+    assert summary({"temperature": 0.5, "max_tokens": 90}) == "T 0.5 · max 90"
+    assert summary({}) == "the model's defaults"
+    assert tooltip({}, DIA).splitlines() == ["CFG scale 3", "Temperature 1.2", "Top-p 0.95", "CFG filter top-k 45",
+                                             "Max tokens automatic"]
+
+
+def test_switching_family_and_back_restores_the_values(tmp_path):
+    project = Project.create(tmp_path / "p")
+    project.set_script("[S1] One.\n[S2] Two.\n[S1] Three.")
+    project.doc.sampling = Sampling(cfg_scale=2.5, max_tokens=900)  # a project written before Dia2: no family
+    project.set_line_sampling("L2", Sampling(temperature=1.0))
+    project.set_line_sampling("L3", Sampling())  # an override that is all defaults is still an override
+    assert project.use_sampling_of("dia2")
+    assert project.sampling() == Sampling() and project.doc.sampling_family == "dia2"  # Dia2's defaults
+    assert [line.sampling for line in project.lines] == [None, None, None]
+    project.doc.sampling = Sampling(text_temperature=0.3)
+    project.set_line_sampling("L1", Sampling(text_top_k=5))
+    project.save()
+    project = Project.open(tmp_path / "p")  # what is kept aside is saved
+    assert project.use_sampling_of("dia")
+    assert project.sampling() == Sampling(cfg_scale=2.5, max_tokens=900)
+    assert [line.sampling for line in project.lines] == [None, Sampling(temperature=1.0), Sampling()]
+    assert not project.use_sampling_of("dia")
+    project.use_sampling_of("dia2")
+    assert project.sampling() == Sampling(text_temperature=0.3)
+    assert [line.sampling for line in project.lines] == [Sampling(text_top_k=5), None, None]
