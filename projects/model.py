@@ -74,6 +74,7 @@ class Take(_Model):
     duration: float  # seconds
     created: datetime
     parts: int = 1  # over-long lines are generated in parts and joined
+    words: list[tuple[str, float]] | None = None  # (word, start s) where the model times its words (Dia2)
 
     @field_validator("file")
     @classmethod
@@ -100,6 +101,7 @@ class Line(_Model):
 
 
 class ExportSettings(_Model):
+    sample_rate: Literal[44100, 48000] = 44100  # the mix's rate: takes of other rates are resampled to it
     lufs: float = DEFAULT_LUFS
     format: Literal["wav", "flac"] = "wav"
     bit_depth: Literal["16", "24", "float"] = "24"

@@ -2,6 +2,8 @@
 
 import shutil
 
+import numpy as np
+
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
@@ -82,3 +84,21 @@ def test_sampling_form_shows_the_familys_fields_and_stores_defaults_as_unset(qtb
     unknown = ModelSamplingForm(None)
     qtbot.addWidget(unknown)
     assert not unknown.spins and all(v is None for v in unknown.values().values())
+
+
+def test_word_marks_label_every_word_that_has_room(qtbot):
+    from gui.waveform import WaveformView, word_marks
+
+    words = [("Hello", 0.16), ("there,", 0.56), ("how", 0.6), ("are", 1.2), ("late", 5.0)]
+    marks = word_marks(words, duration=2.0, left=0.0, width=200.0, text_width=lambda w: 6.0 * len(w))
+    assert [(round(x), w, shown) for x, w, shown in marks] == [
+        (16, "Hello", True), (56, "there,", True), (60, "how", False), (120, "are", True)]  # "late" is past the end
+    view = WaveformView()
+    qtbot.addWidget(view)
+    view.set_audio(np.zeros(48000, np.float32), 24000)
+    view.set_words(words)
+    assert view.words == tuple(words) and view.toolTip()
+    view.resize(400, 72)
+    view.grab()  # paints the marks without error
+    view.set_audio(np.zeros(100, np.float32), 24000)  # another take: its own words or none
+    assert view.words == ()
