@@ -28,6 +28,7 @@ from .seeds import part_seed, seed_for_next_take
 from .split import split_for_model
 from .store import ProjectError
 from .voices import VoicePromptCache
+from .words import join_parts
 
 @dataclass(frozen=True, eq=False)
 class LineJob:
@@ -127,6 +128,7 @@ class GenerationService:
             for job in jobs for i, text in enumerate(job.parts)
         ]
         audio_parts: dict[str, dict[int, np.ndarray]] = {job.line_id: {} for job in jobs}
+        word_parts: dict[str, dict[int, tuple | None]] = {job.line_id: {} for job in jobs}
         steps = [0.0] * len(requests)
         lines_done = 0
 
@@ -143,13 +145,17 @@ class GenerationService:
             if outcome.audio is None:
                 raise ProjectError("the engine returned no audio: it has no codec")
             audio_parts[job.line_id][part] = np.asarray(outcome.audio, dtype=np.float32)
+            word_parts[job.line_id][part] = outcome.words
             if len(audio_parts[job.line_id]) < len(job.parts):
                 return
             pieces = [audio_parts[job.line_id][i] for i in range(len(job.parts))]
+            words = join_parts([word_parts[job.line_id][i] for i in range(len(job.parts))],
+                               [len(piece) / outcome.sample_rate for piece in pieces], PART_CROSSFADE_MS / 1000)
             take = self.project.add_take(
                 job.line_id, crossfade_join(pieces, ms_to_samples(PART_CROSSFADE_MS, outcome.sample_rate)),
                 outcome.sample_rate, seed=job.seed, sampling=Sampling(**resolved_values(info, job.sampling.model_dump())),
-                model_id=str(self.engine.model_id), fingerprint=job.fingerprint, parts=len(job.parts))
+                model_id=str(self.engine.model_id), fingerprint=job.fingerprint, parts=len(job.parts),
+                words=list(words) if words is not None else None)
             lines_done += 1
             if take is None:
                 report.skipped.append(job.line_id)

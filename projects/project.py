@@ -256,7 +256,8 @@ class Project:
 
     # ----- takes ----------------------------------------------------------------------------------
     def add_take(self, line_id: str, audio: np.ndarray, sample_rate: int, *, seed: int, sampling: Sampling,
-                 model_id: str, fingerprint: str, parts: int = 1) -> Take | None:
+                 model_id: str, fingerprint: str, parts: int = 1,
+                 words: list[tuple[str, float]] | None = None) -> Take | None:
         """Store a new take, make it the line's active take and save the project at once.
 
         Returns None (and stores nothing) when the line was deleted from the script meanwhile."""
@@ -268,7 +269,8 @@ class Project:
             write_take_audio(self.folder, relative, audio, sample_rate)
             take = Take(id=take_id, file=relative, seed=seed, sampling=sampling, model_id=model_id,
                         fingerprint=fingerprint, duration=len(audio) / sample_rate,
-                        created=datetime.now(timezone.utc), parts=parts)
+                        created=datetime.now(timezone.utc), parts=parts,
+                        words=[tuple(w) for w in words] if words is not None else None)
             line.takes.append(take)
             line.next_take = number + 1
             line.active_take = take.id
