@@ -39,6 +39,14 @@ def released(model_id: str) -> CatalogueEntry | None:
     return next((entry for entry in RELEASED if entry.model_id == model_id), None)
 
 
+def model_title(model_id: str) -> str:
+    """A short name for a model id: the released model's title, else the folder's (or repo's) last part."""
+    entry = released(model_id)
+    if entry is not None:
+        return entry.title
+    return Path(model_id).name or model_id
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """One row of the model picker: an entry and where it stands on this machine."""

@@ -2,7 +2,7 @@
 
 import shutil
 
-from projects.catalogue import DEFAULT_MODEL, RELEASED, choices, format_bytes, released
+from projects.catalogue import DEFAULT_MODEL, RELEASED, choices, format_bytes, model_title, released
 
 from conftest import TINY_MODEL
 
@@ -15,6 +15,7 @@ def test_released_models_are_offered_with_their_families():
     assert DEFAULT_MODEL == ids[0]
     assert [released(i).family for i in ids] == ["dia", "dia2", "dia2"]
     assert released("someone/else") is None
+    assert model_title("nari-labs/Dia2-2B") == "Dia2 2B" and model_title("/models/my-dia2/") == "my-dia2"
 
 
 def test_choices_say_what_is_downloaded_and_its_size(tmp_path, monkeypatch):
