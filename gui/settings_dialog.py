@@ -4,6 +4,8 @@ defaults and the autosave interval."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -35,11 +37,16 @@ def _combo(items: list[tuple[str, str]], current: str) -> QComboBox:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None):
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None, current_model: str | None = None):
+        """`current_model`: the open project's model, shown in the picker (a change applies to the project and
+        to new projects)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
         engine, export = settings.engine(), settings.export()
+        if current_model is not None:
+            engine = dataclasses.replace(engine, model=current_model)
+        self._shown = engine
 
         self.model_picker = ModelPicker(engine.model)
         self.model_picker.changed.connect(self._model_changed)
@@ -83,7 +90,9 @@ class SettingsDialog(QDialog):
         f.addRow("Format", self.format_combo)
         f.addRow("Autosave every", self.autosave_spin)
 
-        note = QLabel("Model changes apply to the next generation (the model is reloaded).")
+        note = QLabel("A model change applies to the open project (its lines turn stale; every take is kept) and "
+                      "to new projects; the model loads on the next Generate.")
+        note.setWordWrap(True)
         note.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -129,7 +138,7 @@ class SettingsDialog(QDialog):
     def apply(self) -> bool:
         """Store the settings; returns whether the engine must be reloaded."""
         engine = self.engine_settings()
-        changed = engine != self.settings.engine()
+        changed = engine != self._shown
         self.settings.set_engine(engine)
         self._keep_form_values()
         for family, values in self._family_values.items():
