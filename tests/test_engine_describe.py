@@ -6,12 +6,13 @@ import shutil
 import pytest
 
 from dia_engine import DiaEngine, ModelLoadError
-from dia_engine.describe import describe, find_local_copy
+from dia_engine.describe import DESCRIPTION_FILES, describe, find_local_copy
 
 from conftest import DATA, TINY_MODEL, TINY_MODEL_HF
 
 TINY_DIA2 = DATA / "dia2-tiny"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+DIA2_DESCRIPTION = [TINY_DIA2 / name for name in DESCRIPTION_FILES if (TINY_DIA2 / name).is_file()]
 
 
 def _hub_cache(cache, repo_id, files):
@@ -58,7 +59,7 @@ def test_dia2_without_its_tokenizer_is_refused_by_name(tmp_path):
 def test_hub_repo_is_described_offline_from_the_cache_without_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cache = tmp_path / "hub"
-    _hub_cache(cache, "nari-labs/Dia2-tiny-test", sorted(TINY_DIA2.iterdir()))  # description files only
+    _hub_cache(cache, "nari-labs/Dia2-tiny-test", DIA2_DESCRIPTION)  # description files only
     info = describe("nari-labs/Dia2-tiny-test", cache_dir=str(cache))
     assert info.family == "dia2" and info.model_id == "nari-labs/Dia2-tiny-test"
     assert not find_local_copy("nari-labs/Dia2-tiny-test", cache_dir=str(cache)).present
@@ -90,7 +91,7 @@ def test_local_copy_counts_the_weights_of_a_complete_cache_entry_only(tmp_path, 
 def test_local_only_reads_the_cache_even_when_online(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     cache = tmp_path / "hub"
-    _hub_cache(cache, "nari-labs/Dia2-tiny-test", sorted(TINY_DIA2.iterdir()))
+    _hub_cache(cache, "nari-labs/Dia2-tiny-test", DIA2_DESCRIPTION)
     assert describe("nari-labs/Dia2-tiny-test", cache_dir=str(cache), local_only=True).family == "dia2"
     with pytest.raises(ModelLoadError, match="not in the local cache"):
         describe("nari-labs/Dia2-1B", cache_dir=str(cache), local_only=True)
