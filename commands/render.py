@@ -12,14 +12,15 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_engine_options, add_sampling_options, fail, load_engine
+from .common import (add_dia2_sampling_options, add_engine_options, add_sampling_options, describe_model, fail,
+                     load_engine, print_warnings, validate_inputs)
 
-SAMPLING_ARGS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k", "max_tokens")
-MAX_WARNINGS = 10
+SAMPLING_ARGS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k", "top_k", "text_temperature", "text_top_k",
+                 "max_tokens")
 
 
 def add_parser(sub) -> None:
-    from projects.model import LOUDNESS_PRESETS
+    from projects.model import EXPORT_RATES, LOUDNESS_PRESETS
 
     presets = ", ".join(f"{name} {value:g}" for name, value in LOUDNESS_PRESETS.items())
     p = sub.add_parser(
@@ -42,9 +43,13 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=["wav", "flac"], default=None, help="default: from the --out extension")
     p.add_argument("--bit-depth", choices=["16", "24", "float"], default="24", help="default: %(default)s")
     p.add_argument("--stems", action="store_true", help="also write one file per speaker, aligned with the mix")
-    p.add_argument("--subtitles", action="store_true", help="also write .srt and .vtt subtitles")
+    p.add_argument("--subtitles", action="store_true", help="also write .srt and .vtt subtitles (word-timed where "
+                   "the model times its words: Dia2)")
+    p.add_argument("--sample-rate", type=int, choices=EXPORT_RATES, default=None,
+                   help="the mix's sample rate; takes of other rates are resampled (default: the project's, 44100)")
     add_engine_options(p)
     add_sampling_options(p)
+    add_dia2_sampling_options(p)
     for action in p._actions:  # argparse has no public way to reword a shared option's help
         if action.dest == "seed":
             action.help = ("project seed: a fresh render of the same script is then reproducible (default: the "
@@ -91,13 +96,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from dia_engine import ModelLoadError
-    from dia_engine.describe import describe
-
     from projects.export import ExportOptions
-    from projects.limits import prompt_frames
-    from projects.lint import lint_script
     from projects.model import Sampling
+    from projects.sampling import canonical
     from projects.project import Project
     from projects.script import parse_script
     from projects.store import PROJECT_FILE
@@ -114,18 +115,7 @@ def _render(args: argparse.Namespace) -> int:
     if not parse_script(text).lines:
         return fail(f"script {script_path} has no lines to speak")
 
-    if str(args.codec).lower() == "none":
-        return fail("render writes audio and needs a codec: do not pass --codec none")
     out = Path(args.out)
-    suffix = out.suffix.lower()
-    if args.format is None and suffix not in (".wav", ".flac"):
-        return fail(f"--out {out} should end in .wav or .flac (or pass --format)")
-    fmt = args.format or suffix[1:]
-    if suffix in (".wav", ".flac") and suffix != f".{fmt}":
-        return fail(f"--out {out} does not end in .{fmt} but --format is {fmt}")
-    if not out.parent.is_dir():
-        return fail(f"output folder does not exist: {out.parent}")
-
     voices = {s: Path(v) for s, v in _speaker_values(args.voice, "--voice").items()}
     transcripts = _speaker_values(args.transcript, "--transcript")
     names = _speaker_values(args.name, "--name")
@@ -152,38 +142,41 @@ def _render(args: argparse.Namespace) -> int:
     for speaker in transcripts:
         if speaker not in voices and not project.doc.speakers[speaker].clip:
             return fail(f"--transcript {speaker}=... needs a clip: pass --voice {speaker}=CLIP")
+    info = describe_model(args.model)  # its limits and sampling, from its config (None: loading says why)
+    if info is not None:
+        project.use_sampling_of(info.family)  # the values this project keeps for the model's family
     overrides = {name: getattr(args, name) for name in SAMPLING_ARGS if getattr(args, name) is not None}
     sampling = Sampling(**{**project.doc.sampling.model_dump(), **overrides})
-    _check_sampling(sampling)
-    options = ExportOptions(lufs=project.doc.export.lufs if args.lufs is None else args.lufs, format=fmt,
-                            bit_depth=args.bit_depth, stems=args.stems, subtitles=args.subtitles)
+    if info is not None:
+        sampling = Sampling(**canonical(info, sampling.model_dump()))  # a default typed in follows the default
+    _check_sampling(sampling, info)
 
     # ---- the project as it will be (in memory; voice clips are copied only once all is well) -------
     project.set_script(text)
     project.doc.sampling = sampling
     if args.seed is not None:
         project.doc.seed = args.seed
+    if args.sample_rate is not None:
+        project.doc.export.sample_rate = args.sample_rate
     prompt = " ".join(
         tagged_transcript(s, transcripts.get(s, project.doc.speakers[s].transcript))
         for s in ("S1", "S2") if s in voices or project.doc.speakers[s].clip
     )
     prompt_seconds = sum(clip_seconds[s] if s in voices else project.doc.speakers[s].clip_seconds or 0.0
                          for s in ("S1", "S2") if s in voices or project.doc.speakers[s].clip)
-    try:  # the model's limits, from its config alone; if it cannot be described, loading it reports why
-        info = describe(args.model)
-    except ModelLoadError:
-        info = None
-    issues = lint_script(project.script, info, prompt_transcript=prompt,
-                         prompt_frames=prompt_frames(info, prompt_seconds) if info is not None else 0)
-    errors = [issue for issue in issues if issue.severity == "error"]
-    if errors:
-        return fail(str(errors[0]))
+    fmt, warnings = validate_inputs("render", script=project.script, out=out, fmt=args.format, codec=args.codec,
+                                    prompt_transcript=prompt, prompt_seconds=prompt_seconds, info=info)
+    options = ExportOptions(lufs=project.doc.export.lufs if args.lufs is None else args.lufs, format=fmt,
+                            bit_depth=args.bit_depth, stems=args.stems, subtitles=args.subtitles)
     voices_change = any(
         file_sha256(clip) != project.doc.speakers[s].clip_sha256
         or " ".join(transcripts[s].split()) != project.doc.speakers[s].transcript
         for s, clip in voices.items()
     ) or any(" ".join(t.split()) != project.doc.speakers[s].transcript for s, t in transcripts.items())
-    needs_generation = voices_change or bool(project.lines_to_generate())
+    recorded = project.doc.model
+    model_change = recorded is None or recorded.model_id != str(args.model) or (
+        args.dtype is not None and recorded.dtype != args.dtype)
+    needs_generation = voices_change or bool(project.lines_to_generate()) or (model_change and bool(project.lines))
     engine = load_engine(args) if needs_generation else None  # before any write: a bad --model changes nothing
 
     # ---- apply, generate, export -----------------------------------------------------------------
@@ -192,19 +185,18 @@ def _render(args: argparse.Namespace) -> int:
             project.set_speaker(speaker, name=names.get(speaker), transcript=transcripts.get(speaker),
                                 **({"clip": voices[speaker]} if speaker in voices else {}))
     project.save()
-    warnings = [issue for issue in issues if issue.severity == "warning"]
-    for issue in warnings[:MAX_WARNINGS]:
-        print(f"warning: {issue}", file=sys.stderr)
-    if len(warnings) > MAX_WARNINGS:
-        print(f"warning: … and {len(warnings) - MAX_WARNINGS} more (open the project in the editor to see them)",
-              file=sys.stderr)
+    print_warnings(warnings, " (open the project in the editor to see them)")
     if engine is not None:
         status = _generate(project, engine)
         if status:
             return status
     else:
         print("all lines are up to date: nothing to generate", file=sys.stderr)
+    earlier = _earlier_extras(out)
     result = project.export(out, options)
+    for stale in sorted(earlier - set(result.files)):  # an earlier render's stems/subtitles no longer match the mix
+        stale.unlink(missing_ok=True)
+        print(f"removed {stale} (from an earlier render; not part of this one)", file=sys.stderr)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     loudness = "unmeasured" if result.loudness_lufs is None else f"{result.loudness_lufs:.1f} LUFS"
@@ -214,10 +206,32 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_sampling(sampling) -> None:
+def _earlier_extras(out: Path) -> set[Path]:
+    """The stems and subtitles an earlier render wrote beside `out`, as its manifest records them."""
+    import json
+
+    from projects.export import sibling
+
+    try:
+        manifest = json.loads(sibling(out, ".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(manifest, dict) or manifest.get("mix") != out.name:
+        return set()
+    extras = {out.with_name(str(name)) for name in (manifest.get("stems") or {}).values()}
+    extras |= {path for path in (sibling(out, ".srt"), sibling(out, ".vtt")) if path.is_file()}
+    return {path for path in extras if path.parent == out.parent and path.is_file()}
+
+
+def _check_sampling(sampling, info) -> None:
+    """Raises ValueError naming a bad value, or a parameter the model's family does not have."""
     from dia_engine import SamplingParams
 
-    SamplingParams(**sampling.model_dump())  # raises ValueError naming the bad value
+    from projects.sampling import to_params
+
+    SamplingParams(**sampling.model_dump())
+    if info is not None:
+        to_params(info, sampling.model_dump())
 
 
 def _generate(project, engine) -> int:

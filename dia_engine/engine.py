@@ -20,16 +20,16 @@ from .config import DiaConfig
 from .errors import DiaEngineError, GenerationOutOfMemory, ModelLoadError
 from .generation import GenerationLoop, ProgressFn, StopFn, draw_seed, estimate_max_tokens
 from .hub import resolve_source
+from .describe import dia_info
 from .info import ModelInfo
 from .text import text_byte_length
-from .types import DIA_DEFAULT_SAMPLING, FRAMES_PER_SECOND, SAMPLE_RATE, GenerationRequest, GenerationResult, VoicePrompt
+from .types import SAMPLE_RATE, GenerationRequest, GenerationResult, VoicePrompt
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SLOTS = {"cuda": 16, "mps": 8, "cpu": 8}
 VOICE_CACHE_SIZE = 64
-DIA_SPEECH_CHARS_PER_SECOND = 15.0  # typical Dia 1.6B speaking rate (spoken characters per second)
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -80,7 +80,10 @@ class DiaEngine:
         self.per_slot_attention = device.type == "cpu" and not compile
         self._rows_independent: dict[int, bool] = {}
         self._voice_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()  # one generation at a time per engine
+        # One generation at a time per engine. Re-entrant: `on_result`/`on_progress` run on the generating thread
+        # while it is held, and may call `decode` or `encode_voice` (e.g. to save a take); the loop waits for
+        # them, so nothing else touches the model or codec meanwhile. Other threads still wait their turn.
+        self._lock = threading.RLock()
 
     # ----------------------------------------------------------------------------------------- loading
     @classmethod
@@ -128,16 +131,9 @@ class DiaEngine:
 
     @property
     def info(self) -> ModelInfo:
-        """What the faces may know about the loaded model (see `dia_engine.info`)."""
-        return ModelInfo(
-            family="dia", variant="0626", model_id=self.model_id, sample_rate=SAMPLE_RATE,
-            frames_per_second=FRAMES_PER_SECOND, max_frames=self.config.decoder.audio_length,
-            text_limit=self.config.encoder.text_length, text_unit="bytes",
-            codebooks=self.config.decoder.num_channels, word_timestamps=False,
-            default_sampling=DIA_DEFAULT_SAMPLING,
-            sampling_fields=("cfg_scale", "temperature", "top_p", "cfg_filter_top_k"),
-            speech_chars_per_second=DIA_SPEECH_CHARS_PER_SECOND, measure_text=text_byte_length,
-        )
+        """What the faces may know about the loaded model (see `dia_engine.info`); `describe` gives the same
+        from the config alone."""
+        return dia_info(self.config, self.model_id)
 
     # ------------------------------------------------------------------------------------------ voices
     def encode_voice(self, audio: str | Path | np.ndarray, transcript: str,

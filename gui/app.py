@@ -21,7 +21,8 @@ APP_NAME = "Dia Studio"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="dia-studio", description="Dia Studio: the script-to-dialogue editor.")
-    parser.add_argument("project", nargs="?", help="project folder to open (a new or empty folder starts a project there)")
+    parser.add_argument("project", nargs="?", help="project folder to open (an empty folder starts a project there)")
+    parser.add_argument("--new", action="store_true", help="start a new project in PROJECT if it does not exist")
     parser.add_argument("--quit-after-show", action="store_true",
                         help="open the window, finish starting up, then close cleanly (a start-up smoke test)")
     return parser.parse_args(argv)
@@ -76,9 +77,7 @@ def run_app(argv: list[str]) -> int:
         window = MainWindow(AppSettings())
         opened = False
         if args.project:
-            folder = Path(args.project)
-            fresh = not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
-            opened = window.new_project(folder) if fresh else window.open_project(folder)
+            opened = window.open_from_command_line(Path(args.project), new=args.new)
         elif not args.quit_after_show:  # the smoke test never waits on a question
             opened = window.offer_recovery()
         if not opened:

@@ -3,6 +3,8 @@ transcripts) as a list; clicking one jumps to its line."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
@@ -11,6 +13,15 @@ from gui import theme
 from gui.icons import severity_pixmap
 
 ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def as_hint(issue):
+    """An empty script is where every project starts, not a mistake: the editor shows it as a hint (render still
+    refuses to render nothing)."""
+    if issue.code != "empty-script":
+        return issue
+    return replace(issue, severity="info",
+                   message="Write the first line to begin: [S1] for the first voice, [S2] for the second")
 
 
 class ChecksPanel(QWidget):
@@ -33,16 +44,20 @@ class ChecksPanel(QWidget):
 
     def set_issues(self, issues) -> None:
         self.list.clear()
+        issues = [as_hint(issue) for issue in issues]
         for issue in sorted(issues, key=lambda i: (ORDER.get(i.severity, 3), i.source_line)):
             where = f"Line {issue.source_line}" if issue.source_line else "Script"
             item = QListWidgetItem(QIcon(severity_pixmap(issue.severity)), f"{where} · {issue.message}")
             item.setData(Qt.ItemDataRole.UserRole, issue.source_line)
-            item.setToolTip(f"{issue.severity.capitalize()} ({issue.code}): {issue.message}")
+            kind = "Hint" if issue.severity == "info" else issue.severity.capitalize()
+            item.setToolTip(f"{kind} ({issue.code}): {issue.message}")
             self.list.addItem(item)
         errors = sum(1 for i in issues if i.severity == "error")
         warnings = sum(1 for i in issues if i.severity == "warning")
-        self.title.setText("Script checks: all clear" if not issues else
-                           f"Script checks: {errors} error(s), {warnings} warning(s)")
+        if not errors and not warnings:
+            self.title.setText("Script checks: all clear" if not issues else "Script checks: hints only")
+        else:
+            self.title.setText(f"Script checks: {errors} error(s), {warnings} warning(s)")
 
     def _activated(self, item: QListWidgetItem) -> None:
         line = item.data(Qt.ItemDataRole.UserRole)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout,
@@ -14,17 +14,26 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from gui import theme
 from projects.export import ExportOptions, ExportResult
-from projects.model import LOUDNESS_PRESETS
+from projects.model import DEFAULT_LUFS, LOUDNESS_PRESETS, ExportSettings
 
-PRESET_LABELS = {"podcast": "Podcast (stereo)", "mono": "Podcast (mono)", "streaming": "Music streaming",
+# The mix is mono. −16 LUFS is the usual podcast target; −19 LUFS is the usual target for a mono file (it plays
+# as loud as a −16 stereo one).
+PRESET_LABELS = {"podcast": "Podcast", "mono": "Mono", "streaming": "Music streaming",
                  "broadcast": "Broadcast (EBU R128)"}
+PRESET_TIPS = {"podcast": "The usual podcast target (Apple Podcasts, Spotify)",
+               "mono": "The usual target for a mono file: it plays as loud as a −16 LUFS stereo one",
+               "streaming": "Music streaming services", "broadcast": "TV and radio (EBU R128)"}
+
+
+def preset_label(key: str, lufs: float) -> str:
+    return f"{PRESET_LABELS.get(key, key)} {lufs:g} LUFS".replace("-", "−")
 
 
 class ExportDialog(QDialog):
     exported = Signal(object)  # ExportResult
     _done = Signal(object, str)  # result or None, error
 
-    def __init__(self, project, defaults, parent: QWidget | None = None):
+    def __init__(self, project, defaults, parent: QWidget | None = None, folder: Path | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export episode")
         self.project = project
@@ -34,7 +43,8 @@ class ExportDialog(QDialog):
         self._done.connect(self._finished)
         doc_export = project.doc.export
 
-        self.path_edit = QLineEdit(str(project.folder / "export" / f"{project.doc.name or 'episode'}.{defaults.format}"))
+        folder = Path(folder) if folder is not None else project.folder / "export"
+        self.path_edit = QLineEdit(str(folder / f"{project.doc.name or 'episode'}.{defaults.format}"))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
@@ -52,7 +62,9 @@ class ExportDialog(QDialog):
         self.depth_combo.setCurrentIndex(self.depth_combo.findData(doc_export.bit_depth))
         self.preset_combo = QComboBox()
         for key, lufs in LOUDNESS_PRESETS.items():
-            self.preset_combo.addItem(f"{PRESET_LABELS.get(key, key)}  ({lufs:g} LUFS)", key)
+            self.preset_combo.addItem(preset_label(key, lufs), key)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_TIPS.get(key, ""),
+                                          Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.addItem("Custom", "custom")
         self.lufs_spin = QDoubleSpinBox()
         self.lufs_spin.setRange(-70.0, 0.0)
@@ -63,6 +75,8 @@ class ExportDialog(QDialog):
         preset = defaults.loudness_preset if defaults.loudness_preset in LOUDNESS_PRESETS else "podcast"
         self.preset_combo.setCurrentIndex(self.preset_combo.findData(preset))
         self._preset_changed()
+        if doc_export.lufs != DEFAULT_LUFS:  # this project's own last choice
+            self.lufs_spin.setValue(doc_export.lufs)
         self.stems_box = QCheckBox("One file per speaker (stems, aligned with the mix)")
         self.stems_box.setChecked(doc_export.stems)
         self.subtitles_box = QCheckBox("Subtitles (.srt and .vtt)")
@@ -175,6 +189,7 @@ class ExportDialog(QDialog):
             self._show_error(error)
             return
         self.result = result
+        self.remember_choices()
         self.progress.setValue(1)
         lufs = f"{result.loudness_lufs:.1f} LUFS" if result.loudness_lufs is not None else "loudness not measurable"
         d = result.duration
@@ -187,6 +202,13 @@ class ExportDialog(QDialog):
         self.show_button.show()
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
         self.exported.emit(result)
+
+    def remember_choices(self) -> None:
+        """The project keeps this export's choices: the next export starts from them."""
+        options = self.options()
+        self.project.doc.export = ExportSettings(lufs=options.lufs, format=options.format,
+                                                 bit_depth=options.bit_depth, stems=options.stems,
+                                                 subtitles=options.subtitles)
 
     def _show_error(self, message: str) -> None:
         self.status.setText(f"Export failed: {message}")

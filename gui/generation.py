@@ -45,6 +45,8 @@ class GenerationController(QObject):
         self._done = 0
         self._started_at = 0.0
         self._last_progress_emit = 0.0
+        self._sent = 0  # number of the last line handed to the worker (see GenerationWorker.queueDrained)
+        self._stopped = False
         self._thread = QThread()
         self._thread.setObjectName("generation")
         self.worker = GenerationWorker(engine_factory, batch_size)
@@ -59,6 +61,7 @@ class GenerationController(QObject):
         w.takeFinished.connect(self._on_take)
         w.lineFailed.connect(self._on_failed)
         w.lineSkipped.connect(self._on_skipped)
+        w.linesDropped.connect(self._on_dropped)
         w.queueDrained.connect(self._on_drained)
         self._thread.start()
 
@@ -79,7 +82,7 @@ class GenerationController(QObject):
         if not self._busy:
             self._total, self._done, self._started_at = 0, 0, time.monotonic()
         self._total += len(new)
-        self.worker.enqueue([QueuedLine(project, line_id, force) for line_id in new])
+        self._sent = self.worker.enqueue([QueuedLine(project, line_id, force) for line_id in new])
         self._set_busy(True)
         self._emit_progress(force=True)
         self._wake.emit()
@@ -88,6 +91,7 @@ class GenerationController(QObject):
     def stop(self) -> None:
         """Cancel between decoder steps: finished takes stay, the rest of the queue is dropped."""
         if self._busy:
+            self._stopped = True
             self.worker.request_stop()
 
     def forget_engine(self) -> None:
@@ -150,10 +154,23 @@ class GenerationController(QObject):
             self.liveStateChanged.emit(line_id)
             self._emit_progress(force=True)
 
-    def _on_drained(self, stopped: bool) -> None:
+    def _on_dropped(self, line_ids: list) -> None:
+        for line_id in line_ids:  # queued or cut short by Stop: back to what the project says
+            state = self.live.get(line_id)
+            if state is not None and state.state is not LineState.FAILED:
+                del self.live[line_id]
+                self._done += 1
+                self.liveStateChanged.emit(line_id)
+        self._emit_progress(force=True)
+
+    def _on_drained(self, stopped: bool, seen: int) -> None:
+        if seen < self._sent:
+            return  # lines queued after the worker saw its queue empty: it is on them already
         for line_id in [i for i, s in self.live.items() if s.state is not LineState.FAILED]:
-            del self.live[line_id]  # queued or cut short by Stop: back to what the project says
+            del self.live[line_id]
             self.liveStateChanged.emit(line_id)
+        stopped = stopped or self._stopped
+        self._stopped = False
         self._set_busy(False)
         self.finished.emit(stopped)
 

@@ -3,30 +3,23 @@ its own sampling parameters (optional), and Generate / Regenerate."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
-from dia_engine import SAMPLE_RATE
 from gui import icons, theme
-from gui.line_state import LineState, LineView
+from gui.inspector_model import EMPTY, NO_TAKE_PLACEHOLDER, InspectorModel, inspect_line, shown_seed, state_fields
+from gui.line_state import LineView
 from gui.sampling_form import ModelSamplingForm
 from gui.session import ProjectSession
 from gui.waveform import WaveformView
 from projects.model import Sampling
-from projects.sampling import summary, tooltip
 from projects.seeds import SEED_LIMIT
-from projects.takes import take_available
+from projects.takes import take_rate
 
-COLUMNS = ("", "Take", "Seed", "Sampling", "Length", "Made")
-
-
-def sampling_summary(sampling, info=None) -> str:
-    return summary(sampling.model_dump(), info)
-
-
-def sampling_tooltip(sampling, info=None) -> str:
-    return tooltip(sampling.model_dump(), info)
+COLUMNS = ("", "Take", "Seed", "Model", "Sampling", "Length", "Made")
+PLAY_TIP = "Play the selected take (double-click a take does the same)"
+COMPARE_TIP = "Select two takes: plays the first, a short pause, then the second"
 
 
 class LineInspector(QWidget):
@@ -42,6 +35,9 @@ class LineInspector(QWidget):
         self.session = session
         self.line_id: str | None = None
         self._view: LineView | None = None
+        self.blocked = ""  # why generating is impossible right now ("" when it is possible)
+        self._playback_off = ""  # why playback is off ("" when it works)
+        self.model: InspectorModel = EMPTY
 
         self.title = QLabel("No line selected")
         self.title.setStyleSheet("font-weight: bold; font-size: 13px;")
@@ -77,13 +73,13 @@ class LineInspector(QWidget):
         self.table.itemDoubleClicked.connect(lambda item: self._play_selected())
 
         self.play_button = QPushButton(icons.play_icon(), "Play")
-        self.play_button.setToolTip("Play the selected take (double-click a take does the same)")
+        self.play_button.setToolTip(PLAY_TIP)
         self.play_button.clicked.connect(self._play_selected)
         self.use_button = QPushButton("Use take")
         self.use_button.setToolTip("Make the selected take the one in the episode (Alt+Up / Alt+Down step through)")
         self.use_button.clicked.connect(self._use_selected)
         self.compare_button = QPushButton("Compare A/B")
-        self.compare_button.setToolTip("Select two takes: plays the first, a short pause, then the second")
+        self.compare_button.setToolTip(COMPARE_TIP)
         self.compare_button.clicked.connect(self._compare_selected)
         self.keep_button = QPushButton("Keep only active")
         self.keep_button.setToolTip("Delete every other take of this line and its audio file")
@@ -164,81 +160,82 @@ class LineInspector(QWidget):
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
         return [self.table.item(r, 1).text() for r in rows]
 
-    def select_take(self, take_id: str) -> None:
+    def select_take(self, take_id: str, add: bool = False) -> None:
+        """Select a take's row (with `add`, in addition to the rows selected already)."""
         for row in range(self.table.rowCount()):
             if self.table.item(row, 1).text() == take_id:
-                self.table.selectRow(row)
+                if add:
+                    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+                    self.table.selectionModel().select(self.table.model().index(row, 0), flags)
+                else:
+                    self.table.selectRow(row)
                 return
 
     def set_playhead(self, seconds: float | None) -> None:
         self.waveform.set_playhead(seconds)
 
+    def set_blocked(self, reason: str) -> None:
+        if reason != self.blocked:
+            self.blocked = reason
+            self.refresh()
+
     def refresh(self) -> None:
-        project = self.session.project
-        line = project.doc.line(self.line_id) if self.line_id else None
-        enabled = line is not None
+        """Show the line as the document is now (called whenever anything shown may have changed)."""
+        model = inspect_line(self.session.project, self.line_id, self._view, blocked=self.blocked,
+                             info=self.session.model_info)
+        self.model = model
+        self.line_id = model.line_id
         for w in (self.table, self.seed_spin, self.pin_button, self.generate_button, self.waveform,
                   self.override_check):
-            w.setEnabled(enabled)
-        self.waveform.set_placeholder("No take yet — press Generate (Ctrl+Enter)")
-        if line is None:
-            self.line_id = None
-            self.title.setText("No line selected")
-            self.text_label.setText("Put the cursor on a script line to see its takes.")
-            self.table.setRowCount(0)
+            w.setEnabled(model.has_line)
+        self.waveform.set_placeholder(NO_TAKE_PLACEHOLDER)
+        self.title.setText(model.title)
+        self.text_label.setText(model.text)
+        self._fill_takes(model)
+        if model.has_line:
+            self._load_active_waveform(self.session.project.doc.line(model.line_id), model.speaker)
+        else:
             self.waveform.set_audio(None, 1)
-            self.issues_label.hide()
-            self._show_line_sampling(None)
-            self._refresh_state()
-            self._update_buttons()
-            return
-        parsed = project.script_line(line.id)
-        speaker = project.doc.speakers[parsed.speaker]
-        self.title.setText(f"{line.id} · {speaker.name} ({parsed.speaker}) · script line {parsed.source_line}")
-        self.text_label.setText(parsed.model_text)
-        self._fill_takes(line)
-        self._load_active_waveform(line, parsed.speaker)
         self.seed_spin.blockSignals(True)
-        self.seed_spin.setValue(line.seed if line.seed is not None else 0)
+        self.seed_spin.setValue(model.seed)
         self.seed_spin.blockSignals(False)
         self.pin_button.blockSignals(True)
-        self.pin_button.setChecked(line.pinned)
+        self.pin_button.setChecked(model.pinned)
         self.pin_button.blockSignals(False)
-        self.sampling_label.setText(sampling_summary(project.sampling(), self.session.model_info))
-        self._show_line_sampling(line.sampling)
-        issues = [i.message for i in project.lint(self.session.model_info) if i.source_line == parsed.source_line]
-        self.issues_label.setText("\n".join(f"• {m}" for m in issues))
-        self.issues_label.setVisible(bool(issues))
-        self.generate_button.setText("Regenerate" if line.takes else "Generate")
+        self.sampling_label.setText(model.project_sampling)
+        self._show_line_sampling(model.line_sampling)
+        self.issues_label.setText("\n".join(f"• {m}" for m in model.issues))
+        self.issues_label.setVisible(bool(model.issues))
+        self.generate_button.setText(model.generate_label)
         self._refresh_state()
         self._update_buttons()
 
     # ----- filling ------------------------------------------------------------------------------------------------
-    def _fill_takes(self, line) -> None:
+    def _fill_takes(self, model: InspectorModel) -> None:
         selected = set(self.selected_take_ids())
-        self.table.setRowCount(len(line.takes))
-        for row, take in enumerate(line.takes):  # oldest first, as Alt+Up / Alt+Down step
-            active = take.id == line.active_take
-            missing = not take_available(self.session.folder, take)
-            cells = ("●" if active else "", take.id, str(take.seed), sampling_summary(take.sampling),
-                     f"{take.duration:.2f} s", take.created.astimezone().strftime("%H:%M:%S"))
+        self.table.setRowCount(len(model.takes))
+        for row, take in enumerate(model.takes):
+            cells = ("●" if take.active else "", take.take_id, str(take.seed), take.model, take.sampling, take.length,
+                     take.made)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if active:
+                if take.active:
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
                 if col == 0:
-                    item.setToolTip("Active take: the one in the episode" if active else "")
+                    item.setToolTip("Active take: the one in the episode" if take.active else "")
                 if col == 3:
-                    item.setToolTip(sampling_tooltip(take.sampling))
+                    item.setToolTip(f"Made by {take.model_id}")
+                if col == 4:
+                    item.setToolTip(take.sampling_tooltip)
                     item.setForeground(theme.OK)
-                if missing:
+                if take.file_missing:
                     item.setForeground(theme.ERROR)
-                    item.setToolTip(f"The audio file {take.file} is missing")
+                    item.setToolTip(take.file_missing)
                 self.table.setItem(row, col, item)
-        for take_id in selected:
-            self.select_take(take_id)
+        for take_id in selected:  # a refresh keeps the selection (both takes stay ready to compare)
+            self.select_take(take_id, add=True)
 
     def _load_active_waveform(self, line, speaker_id: str) -> None:
         if line.active_take is None:
@@ -250,8 +247,10 @@ class LineInspector(QWidget):
             self.waveform.set_audio(None, 1)
             self.waveform.set_placeholder(str(e))
             return
+        take = line.take(line.active_take)
         self.waveform.set_placeholder(f"Take {line.active_take} is empty (0 s)" if not len(audio) else "")
-        self.waveform.set_audio(audio, SAMPLE_RATE, theme.speaker_color(speaker_id))
+        self.waveform.set_audio(audio, take_rate(self.session.project.folder, take), theme.speaker_color(speaker_id))
+        self.waveform.set_words(take.words)
 
     def model_info_changed(self) -> None:
         """The project's model is described anew (loaded, or another one chosen): its family's sampling form."""
@@ -272,24 +271,32 @@ class LineInspector(QWidget):
         self.sampling_label.setEnabled(sampling is None)  # dimmed: this line does not use the project's values
 
     def _refresh_state(self) -> None:
-        view = self._view
-        if view is None:
+        state = state_fields(self._view, self.blocked) if self.model.has_line else state_fields(None, "no line")
+        if state["state"] is None:
             self.state_icon.clear()
             self.state_label.setText("")
-            return
-        from gui.icons import state_pixmap
+        else:
+            from gui.icons import state_pixmap
 
-        self.state_icon.setPixmap(state_pixmap(view.state, 16, view.progress))
-        self.state_label.setText(view.tooltip().replace("\n", " · "))
-        busy = view.state in (LineState.QUEUED, LineState.GENERATING)
-        self.generate_button.setEnabled(self.line_id is not None and not busy)
+            self.state_icon.setPixmap(state_pixmap(state["state"], 16, state["progress"]))
+            self.state_label.setText(state["state_text"])
+        self.generate_button.setEnabled(state["can_generate"])
+        self.generate_button.setToolTip(state["generate_tooltip"])
+
+    def set_playback(self, available: bool, reason: str = "") -> None:
+        """Without playback the Play and Compare buttons are off, and say why."""
+        self._playback_off = "" if available else reason
+        self.play_button.setToolTip(self._playback_off or PLAY_TIP)
+        self.compare_button.setToolTip(self._playback_off or COMPARE_TIP)
+        self._update_buttons()
 
     def _update_buttons(self) -> None:
         selected = self.selected_take_ids()
         line = self.session.project.doc.line(self.line_id) if self.line_id else None
-        self.play_button.setEnabled(len(selected) >= 1)
+        playable = not self._playback_off
+        self.play_button.setEnabled(playable and len(selected) >= 1)
         self.use_button.setEnabled(len(selected) == 1 and line is not None and selected[0] != line.active_take)
-        self.compare_button.setEnabled(len(selected) == 2)
+        self.compare_button.setEnabled(playable and len(selected) == 2)
         self.keep_button.setEnabled(line is not None and len(line.takes) > 1)
 
     # ----- actions ------------------------------------------------------------------------------------------------
@@ -313,7 +320,7 @@ class LineInspector(QWidget):
             return
         seed = self.seed_spin.value()
         line = self.session.project.line(self.line_id)
-        if seed != line.seed:
+        if seed != shown_seed(line):
             self.session.set_seed(self.line_id, seed, pin=True)  # typing a seed means "use this one"
 
     def _override_toggled(self, checked: bool) -> None:

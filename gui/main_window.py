@@ -3,6 +3,7 @@ timeline below; menus, toolbar and shortcuts; status bar with model, device, dty
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from collections.abc import Callable
@@ -12,29 +13,30 @@ import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QProgressDialog, QSplitter)
+                               QProgressBar, QProgressDialog)
 
-from dia_engine import SAMPLE_RATE  # takes and the mix are at the model's rate
 from gui import icons, theme
 from gui.checks_panel import ChecksPanel
 from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
 from gui.model_info import local_model_info, remember
+from projects.audio import resample
+from projects.catalogue import model_title
 from gui.playback import Player
 from gui.sampling_form import ProjectSamplingDialog
 from gui.script_editor import ScriptEditor
-from gui.session import ProjectSession
+from gui.session import ProjectSession, default_export_folder, discard_scratch_folder
 from gui.settings import AppSettings, EngineSettings
 from gui.settings_dialog import SettingsDialog
-from gui.speakers_panel import SpeakersPanel
+from gui.speakers_panel import SpeakersColumn, SpeakersPanel
 from gui.timeline import MixBuilder, MixSnapshot, TimelinePanel
 from projects.estimate import estimate_seconds
 from projects.model import Sampling
 from projects.project import Project
 from projects.store import CorruptProjectError, ProjectError
 from projects.tags import known_tags
-from projects.takes import LineStatus
+from projects.takes import LineStatus, take_rate
 
 SCRIPT_SYNC_MS = 250  # typing is parsed into lines after this pause
 VIEW_REFRESH_MS = 30  # coalesces bursts of state changes into one repaint
@@ -62,6 +64,17 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d} left"
 
 
+def key_sequences(keys: list) -> list[QKeySequence]:
+    """Each key once: a standard key brings all of the platform's bindings for it, and an explicit alternate
+    that one of them already covers is dropped (a sequence bound twice makes Qt fire neither)."""
+    sequences: list[QKeySequence] = []
+    for key in keys:
+        found = (QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey)
+                 else [QKeySequence(key)])
+        sequences += [s for s in found if not s.isEmpty() and s not in sequences]
+    return sequences
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, *, scratch_root: Path | None = None,
                  engine_factory: Callable[[EngineSettings], object] = load_engine):
@@ -75,12 +88,16 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         self._statuses: dict[str, LineStatus] | None = None  # cached: live progress updates need no disk checks
         self._lint_dirty = True
+        self._inspector_dirty = True
+        self._load_failed = False
         self.setWindowTitle("Dia Studio")
         self.setWindowIcon(icons.app_icon())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
         self.player = Player(self)
-        self.controller = GenerationController(lambda: engine_factory(self.settings.engine()),
+        self._engine_model = self.settings.engine().model  # the model to load (set on the UI thread at Generate)
+        self.controller = GenerationController(
+            lambda: engine_factory(dataclasses.replace(self.settings.engine(), model=self._engine_model)),
                                                batch_size=settings.engine().batch_size, parent=self)
         self.mix_builder = MixBuilder(self)
 
@@ -132,8 +149,7 @@ class MainWindow(QMainWindow):
         if icon is not None:
             action.setIcon(icon)
         if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            action.setShortcuts(key_sequences(shortcut if isinstance(shortcut, list) else [shortcut]))
         if tip:
             action.setStatusTip(tip)
             shortcut_text = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
@@ -156,11 +172,11 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("&Export…", self.export, "Ctrl+E", icons.export_icon(),
                                        "Export the episode")
         self.act_settings = self._action("Se&ttings…", self.edit_settings, "Ctrl+,", tip="Model, device, defaults")
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_undo = self._action("&Undo", lambda: self.session and self.session.undo_stack.undo(),
+        self.act_quit = self._action("&Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"])
+        self.act_undo = self._action("&Undo", lambda: self.session and self.session.undo(),
                                      QKeySequence.StandardKey.Undo)
-        self.act_redo = self._action("&Redo", lambda: self.session and self.session.undo_stack.redo(),
-                                     [QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
+        self.act_redo = self._action("&Redo", lambda: self.session and self.session.redo(),
+                                     [QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z", "Ctrl+Y"])
         self.act_sampling = self._action("Project &Sampling…", self.edit_sampling,
                                          tip="Sampling parameters of every line")
         self.act_generate_line = self._action("Generate &Line", self.generate_current_line,
@@ -254,6 +270,7 @@ class MainWindow(QMainWindow):
             for action in (self.act_play, self.act_play_line):
                 action.setEnabled(False)
                 action.setStatusTip(self.player.unavailable_reason)
+                action.setToolTip(self.player.unavailable_reason)
         self._show_engine_status()
 
     def _connect(self) -> None:
@@ -325,6 +342,19 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_project(str(Path(folder).resolve()))
         return True
 
+    def open_from_command_line(self, folder: Path, new: bool = False) -> bool:
+        """The folder named at start: a project opens, an empty folder starts one; a folder that does not exist
+        (perhaps a typo) starts one only with `new` or after asking."""
+        if not folder.exists() and not new:
+            answer = QMessageBox.question(self, "Create a new project?",
+                                          f"{folder} does not exist.\n\nCreate a new project there?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        fresh = not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+        return self.new_project(folder) if fresh else self.open_project(folder)
+
     def offer_recovery(self) -> bool:
         """After a crash: offer to reopen the project that was open, with its autosaved state. True if reopened."""
         folder = self.settings.unclean_session()
@@ -334,13 +364,19 @@ class MainWindow(QMainWindow):
         when = time.strftime("%d %b %H:%M:%S", time.localtime((path / "project.json").stat().st_mtime))
         scratch = self.scratch_root in path.resolve().parents
         name = "an unsaved project" if scratch else f"“{path.name}”"
+        declining = ("\n\nNo deletes that unsaved project and its takes." if scratch
+                     else f"\n\nNo leaves it in {path} to open later.")
         answer = QMessageBox.question(
             self, "Recover your work?",
             f"Dia Studio did not close properly while {name} was open.\n\nReopen it as autosaved at {when}? "
-            "Takes are kept as they were generated.",
+            f"Takes are kept as they were generated.{declining}",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         self.settings.mark_session_closed()
-        return answer == QMessageBox.StandardButton.Yes and self.open_project(path)
+        if answer == QMessageBox.StandardButton.Yes:
+            return self.open_project(path)
+        if scratch:  # declined, as the question said: nothing else can ever open the scratch folder again
+            shutil.rmtree(path, ignore_errors=True)
+        return False
 
     def choose_project(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open project folder")
@@ -375,7 +411,10 @@ class MainWindow(QMainWindow):
 
     def _attach(self, session: ProjectSession) -> None:
         self.session = session
-        session.model_info = local_model_info(self.settings.engine().model)
+        model = self.project_model()
+        loaded = self.controller.model_info
+        session.model_info = (loaded if loaded is not None and loaded.model_id == model
+                              else local_model_info(model))
         self._statuses = None
         self._lint_dirty = True
         session.setParent(self)
@@ -393,15 +432,14 @@ class MainWindow(QMainWindow):
         session.timelineChanged.connect(self._timeline_changed)
         session.speakersChanged.connect(self._project_changed)
         session.dirtyChanged.connect(self._update_title)
+        session.saveFailed.connect(lambda message: self.statusBar().showMessage(f"Autosave failed: {message}", 10000))
 
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
         self.speakers_panel.errorRaised.connect(self._voice_error)
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.speakers_panel)
-        left.addWidget(self.checks)
-        left.setStretchFactor(1, 1)
-        self._replace_dock_widget(self.speakers_dock, left)
+        self.speakers_panel.pendingChanged.connect(self._pending_voices_changed)
+        self.speakers_panel.set_playback(self.player.available, self.player.unavailable_reason)
+        self._replace_dock_widget(self.speakers_dock, SpeakersColumn(self.speakers_panel, self.checks))
         self.inspector = LineInspector(session)
         self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)
@@ -409,6 +447,7 @@ class MainWindow(QMainWindow):
         self.inspector.keepOnlyActiveRequested.connect(self.keep_only_active)
         self.inspector.seekRequested.connect(self._inspector_seek)
         self.inspector.samplingEditRequested.connect(self.edit_sampling)
+        self.inspector.set_playback(self.player.available, self.player.unavailable_reason)
         self._replace_dock_widget(self.inspector_dock, self.inspector)
 
         self.snapshot = None
@@ -417,7 +456,7 @@ class MainWindow(QMainWindow):
         self.settings.mark_session_open(str(session.folder))
         self._update_title()
         self.refresh_views()
-        self._current_line_changed(self.editor.current_block_number())
+        self.editor.reset_current_line()  # the highlight and the inspector start on the same line
         self._rebuild_mix()
 
     @staticmethod
@@ -466,10 +505,12 @@ class MainWindow(QMainWindow):
                     return False
                 if answer == QMessageBox.StandardButton.Save and not self.save_as():
                     return False
-            if session.untitled:  # discarded (or empty): the scratch folder goes
-                shutil.rmtree(session.folder, ignore_errors=True)
+            session.close()
+            if session.untitled:  # discarded (or empty): the project goes, anything exported into it stays
+                discard_scratch_folder(session.folder)
         else:
             self._save_quietly()
+            session.close()
         self.session = None
         for signal in (session.linesChanged, session.lineChanged, session.timelineChanged, session.speakersChanged,
                        session.dirtyChanged, session.undo_stack.indexChanged):
@@ -519,6 +560,7 @@ class MainWindow(QMainWindow):
         old = session.folder
         try:
             session.project.doc.name = target.name
+            session.flush_saves()
             session.save()
             shutil.copytree(old, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*.tmp"))
         except (ProjectError, OSError) as e:
@@ -526,7 +568,7 @@ class MainWindow(QMainWindow):
             return False
         session.project.folder = target
         if session.untitled:
-            shutil.rmtree(old, ignore_errors=True)
+            discard_scratch_folder(old)
         session.untitled = False
         self.settings.add_recent_project(str(target))
         self.settings.mark_session_open(str(target))
@@ -539,7 +581,7 @@ class MainWindow(QMainWindow):
         """Timer: write the project if anything changed (takes are saved the moment they arrive)."""
         if self.session is not None and (self.session.dirty or self._sync_timer.isActive()):
             self.sync_script()
-            self._save_quietly()
+            self.session.save_soon()  # off the UI thread; failures arrive as saveFailed
 
     def _save_quietly(self) -> None:
         try:
@@ -595,6 +637,7 @@ class MainWindow(QMainWindow):
     def _project_changed(self) -> None:
         self._statuses = None
         self._lint_dirty = True
+        self._inspector_dirty = True  # text, voices or sampling changed: the inspector shows all of them
         self._views_timer.start()
 
     def _timeline_changed(self) -> None:
@@ -624,6 +667,7 @@ class MainWindow(QMainWindow):
         statuses = self._statuses
         info = self.session.model_info
         views: dict[int, LineView] = {}
+        blocker = self.generation_blocker()
         for line, parsed in zip(project.doc.lines, project.script.lines):
             status = statuses.get(line.id, LineStatus.MISSING)
             take = line.take(line.active_take) if status is not LineStatus.MISSING else None
@@ -639,8 +683,13 @@ class MainWindow(QMainWindow):
                 detail = f"Take {take.id} (seed {take.seed}{', pinned' if line.pinned else ''})"
             elif status is LineStatus.STALE:
                 state = LineState.STALE
+            elif status is LineStatus.DAMAGED:  # shown as missing, with the reason (nothing was deleted)
+                state = LineState.MISSING
+                detail = f"Take {take.id} is damaged: {project.take_problem(line.id) or 'unreadable'}"
             else:
                 state = LineState.MISSING
+            if blocker and state in (LineState.MISSING, LineState.STALE):
+                detail = f"Cannot generate: {blocker}"
             estimate = estimate_seconds(parsed.spoken_text, info) if info is not None else None
             views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate,
                                                      take.duration if take else None, progress, detail)
@@ -651,16 +700,42 @@ class MainWindow(QMainWindow):
         if self.inspector is not None:
             block = self.editor.current_block_number()
             line_id = self.session.line_for_block(block)
-            if line_id != self.inspector.line_id:
+            self.inspector.blocked = self.generation_blocker()
+            if line_id != self.inspector.line_id or self._inspector_dirty:
                 self.inspector.set_line(line_id, views.get(block))
             else:
                 self.inspector.set_view(views.get(block))
+            self._inspector_dirty = False
 
     # ================================================================================================ generation
+    def generation_blocker(self) -> str:
+        """Why no line can be generated now ("" when they can). Every line is generated after both voices, so a
+        clip the speaker card shows but the project cannot use yet blocks them all: never a silent other voice."""
+        return self.speakers_panel.pending_reason() if self.speakers_panel is not None else ""
+
+    def _pending_voices_changed(self) -> None:
+        """A card now shows a clip the project cannot use yet: lines still queued would get another voice."""
+        self._project_changed()
+        blocker = self.generation_blocker()
+        if blocker and self.controller.busy:
+            self.controller.stop()
+            self.statusBar().showMessage(f"Generation stopped (finished takes were kept): {blocker}.", 8000)
+
     def generate(self, line_ids: list[str], force: bool) -> list[str]:
         if self.session is None or not line_ids:
             return []
+        blocker = self.generation_blocker()
+        if blocker:
+            self._error("Cannot generate yet", f"Nothing was generated: {blocker}.")
+            self.statusBar().showMessage(f"Not generated: {blocker}.", 8000)
+            return []
         self.sync_script()
+        model = self.project_model()
+        loaded = self.controller.engine_info
+        if loaded is not None and loaded[0] != model and not self.controller.busy:
+            self.controller.forget_engine()  # this project uses another model: load it on this Generate
+        if not self.controller.busy:
+            self._engine_model = model
         self.controller.clear_failures(line_ids)
         queued = self.controller.generate(self.session.project, line_ids, force)
         self.refresh_views()
@@ -711,7 +786,10 @@ class MainWindow(QMainWindow):
         self._statuses = None
         self._rebuild_mix()
         failed = [i for i, s in self.controller.live.items() if s.state is LineState.FAILED]
-        if stopped:
+        if self._load_failed:
+            self._load_failed = False
+            message = "Nothing was generated: the model could not be loaded."
+        elif stopped:
             message = "Generation stopped; finished takes were kept."
         elif failed:
             message = f"Generation finished; {len(failed)} line(s) failed (hover the red icons)."
@@ -724,15 +802,15 @@ class MainWindow(QMainWindow):
     def _show_engine_status(self) -> None:
         info = self.controller.engine_info
         if info is None:
-            model = self.settings.engine().model
-            self.engine_label.setText(f"Model: {Path(model).name or model} (loads on first Generate)")
+            model = self.project_model()
+            self.engine_label.setText(f"Model: {model_title(model)} (loads on first Generate)")
         else:
             model, device, dtype = info
-            self.engine_label.setText(f"Model: {Path(model).name or model} · {device} · {dtype}")
-        self.engine_label.setToolTip(self.settings.engine().model)
+            self.engine_label.setText(f"Model: {model_title(model)} · {device} · {dtype}")
+        self.engine_label.setToolTip(model)
 
     def _engine_loading(self) -> None:
-        model = self.settings.engine().model
+        model = self._engine_model
         text = (f"Loading the Dia model\n{model}\n(downloaded from the Hugging Face hub on first use; "
                 "this can take a while)")
         dialog = QProgressDialog(text, "Cancel", 0, 0, self)
@@ -777,6 +855,7 @@ class MainWindow(QMainWindow):
                 self._views_timer.start()
 
     def _engine_failed(self, message: str) -> None:
+        self._load_failed = True  # the queue then drains as "stopped": say what really happened
         self._close_load_dialog()
         self._show_engine_status()
         self._error("The model could not be loaded",
@@ -804,9 +883,7 @@ class MainWindow(QMainWindow):
                                       f"Delete {others} other take(s) of {line_id} and their audio files? "
                                       "This cannot be undone.")
         if answer == QMessageBox.StandardButton.Yes:
-            removed = self.session.project.keep_only_active([line_id])
-            self.session.undo_stack.clear()  # earlier take choices may point at deleted takes
-            self.session.lineChanged.emit(line_id)
+            removed = self.session.keep_only_active([line_id])
             self.statusBar().showMessage(f"Deleted {removed} take(s) of {line_id}.", 4000)
 
     def edit_sampling(self) -> None:
@@ -820,11 +897,11 @@ class MainWindow(QMainWindow):
                 self._error("Sampling", str(e))
 
     # ================================================================================================ playback
-    def _play(self, audio: np.ndarray, start: float = 0.0, tag=None) -> bool:
+    def _play(self, audio: np.ndarray, rate: int, start: float = 0.0, tag=None) -> bool:
         if not self.player.available:
             self.statusBar().showMessage(self.player.unavailable_reason, 8000)
             return False
-        if not self.player.play(audio, SAMPLE_RATE, start, tag):
+        if not self.player.play(audio, rate, start, tag):
             self.statusBar().showMessage(self.player.unavailable_reason, 8000)
             return False
         return True
@@ -841,15 +918,20 @@ class MainWindow(QMainWindow):
             return
         if start >= self.snapshot.duration - 0.05:
             start = 0.0
-        self._play(self.snapshot.mix, start, ("timeline",))
+        self._play(self.snapshot.mix, self.snapshot.sample_rate, start, ("timeline",))
+
+    def _take_rate(self, line_id: str, take_id: str | None = None) -> int:
+        """A take's sample rate (its model's: 44.1 kHz Dia 1.6B, 24 kHz Dia2)."""
+        line = self.session.project.line(line_id)
+        return take_rate(self.session.project.folder, line.take(take_id or line.active_take))
 
     def play_take(self, line_id: str, take_id: str | None = None) -> None:
         try:
-            audio = self.session.take_audio(line_id, take_id)
-        except (KeyError, ProjectError, OSError) as e:
+            audio, rate = self.session.take_audio(line_id, take_id), self._take_rate(line_id, take_id)
+        except (KeyError, ProjectError, OSError, RuntimeError) as e:
             self.statusBar().showMessage(str(e), 6000)
             return
-        self._play(audio, 0.0, ("take", line_id, take_id or self.session.project.line(line_id).active_take))
+        self._play(audio, rate, 0.0, ("take", line_id, take_id or self.session.project.line(line_id).active_take))
 
     def play_current_line(self) -> None:
         self._play_block(self.editor.current_block_number())
@@ -867,11 +949,13 @@ class MainWindow(QMainWindow):
     def compare_takes(self, line_id: str, take_a: str, take_b: str) -> None:
         try:
             a, b = self.session.take_audio(line_id, take_a), self.session.take_audio(line_id, take_b)
-        except (KeyError, ProjectError, OSError) as e:
+            rate, rate_b = self._take_rate(line_id, take_a), self._take_rate(line_id, take_b)
+        except (KeyError, ProjectError, OSError, RuntimeError) as e:
             self.statusBar().showMessage(str(e), 6000)
             return
-        pause = np.zeros(int(COMPARE_PAUSE_S * SAMPLE_RATE), np.float32)
-        if self._play(np.concatenate([a, pause, b]), 0.0, ("compare", line_id)):
+        b = resample(b, rate_b, rate)  # takes of two models (44.1 and 24 kHz) play at one rate
+        pause = np.zeros(int(COMPARE_PAUSE_S * rate), np.float32)
+        if self._play(np.concatenate([a, pause, b]), rate, 0.0, ("compare", line_id)):
             self.statusBar().showMessage(f"Comparing {take_a}, then {take_b}", 4000)
 
     def play_speaker_clip(self, speaker_id: str) -> None:
@@ -886,10 +970,10 @@ class MainWindow(QMainWindow):
         if line_id is None:
             return
         try:
-            audio = self.session.take_audio(line_id)
-        except (KeyError, ProjectError, OSError):
+            audio, rate = self.session.take_audio(line_id), self._take_rate(line_id)
+        except (KeyError, ProjectError, OSError, RuntimeError):
             return
-        self._play(audio, seconds, ("take", line_id, self.session.project.line(line_id).active_take))
+        self._play(audio, rate, seconds, ("take", line_id, self.session.project.line(line_id).active_take))
 
     def _playback_position(self, seconds: float) -> None:
         tag = self.player.tag or ()
@@ -947,22 +1031,55 @@ class MainWindow(QMainWindow):
             return
         from gui.export_dialog import ExportDialog  # export pulls in scipy: not needed at start-up
 
-        dialog = ExportDialog(self.session.project, self.settings.export(), self)
+        dialog = ExportDialog(self.session.project, self.settings.export(), self,
+                              folder=default_export_folder(self.session.project, self.session.untitled))
+        dialog.exported.connect(lambda _result: self._export_done(dialog))
         dialog.exec()
 
+    def _export_done(self, dialog) -> None:
+        """Remember the choices: the project's in the project (saved with it), the app's for new projects."""
+        from gui.settings import ExportDefaults
+
+        if self.session is not None:
+            self.session.mark_dirty()
+        self.settings.set_export(ExportDefaults(loudness_preset=dialog.preset(), format=dialog.options().format))
+
     def edit_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, current_model=self.project_model())
         if dialog.exec() == QDialog.DialogCode.Accepted:
             if dialog.apply():
                 self.controller.forget_engine()
                 self.controller.worker.batch_size = self.settings.engine().batch_size
+            self.use_model(self.settings.engine().model)
             self._autosave_timer.start(self.settings.autosave_seconds() * 1000)
             self._show_engine_status()
 
+    def project_model(self) -> str:
+        """The model the open project generates with: the one it records, else the settings' (new projects)."""
+        recorded = self.session.project.doc.model if self.session is not None else None
+        return recorded.model_id if recorded is not None else self.settings.engine().model
+
+    def use_model(self, model_id: str) -> None:
+        """Generate the open project with `model_id` from now on: its lines turn stale (their takes stay, each
+        labelled with its model) and its sampling becomes that family's own (the other family's is kept)."""
+        recorded = self.session.project.doc.model if self.session is not None else None
+        if self.session is None or (recorded is not None and recorded.model_id == model_id):
+            return
+        info = local_model_info(model_id)
+        self.session.project.set_model(model_id, self.settings.engine().dtype or "auto",
+                                       family=info.family if info is not None else None)
+        self.session.model_info = info
+        self.session.mark_dirty()
+        self._statuses = None
+        self._lint_dirty = True
+        if self.inspector is not None:
+            self.inspector.model_info_changed()
+        self._views_timer.start()
+
     def about(self) -> None:
         QMessageBox.about(self, "About Dia Studio",
-                          "<h3>Dia Studio</h3><p>A script-to-dialogue editor built on the Dia 1.6B "
-                          "text-to-dialogue model by Nari Labs.</p><p>Write a script with [S1]/[S2] turns, give "
+                          "<h3>Dia Studio</h3><p>A script-to-dialogue editor built on Nari Labs' Dia "
+                          "text-to-dialogue models (Dia 1.6B and Dia2).</p><p>Write a script with [S1]/[S2] turns, give "
                           "each speaker a voice, generate on your GPU, listen, regenerate single lines and export "
                           "the episode.</p>")
 

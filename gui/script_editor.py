@@ -209,13 +209,21 @@ class ScriptEditor(QPlainTextEdit):
         else:
             self.gutter.update(0, rect.y(), self.gutter.width(), rect.height())
 
+    def reset_current_line(self) -> None:
+        """After the whole text was replaced (another project): highlight and announce the cursor's line again."""
+        self._last_block = -1
+        self._on_cursor_moved()
+
     def _on_cursor_moved(self) -> None:
-        sel = QTextEdit.ExtraSelection()
-        sel.format.setBackground(theme.PANEL_ALT)
-        sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-        sel.cursor = self.textCursor()
-        sel.cursor.clearSelection()
-        self.setExtraSelections([sel])
+        if self.document().isEmpty():
+            self.setExtraSelections([])  # the highlight would hide the placeholder's first line
+        else:
+            sel = QTextEdit.ExtraSelection()
+            sel.format.setBackground(theme.PANEL_ALT)
+            sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+            sel.cursor = self.textCursor()
+            sel.cursor.clearSelection()
+            self.setExtraSelections([sel])
         block = self.textCursor().blockNumber()
         if block != self._last_block:
             self._last_block = block

@@ -3,25 +3,69 @@ the signals views listen to. Views never change the project behind the session's
 
 The project folder is the document: takes are written into it as they arrive (and `add_take` saves
 `project.json`), and edits are autosaved on a timer. "Untitled" projects live in a scratch folder until
-"Save As" copies them to a place the user picks."""
+"Save As" copies them to a place the user picks.
+
+Every change is written within about a second, off the UI thread (`projects.autosave`): text typed in the
+editor is matched to lines at the latest a second after it was typed, and the document saved right after,
+so a crash loses at most the last second or so of edits."""
 
 from __future__ import annotations
 
+import shutil
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QTextDocument, QUndoStack
 
 from gui.undo import (MERGE_GAIN, MERGE_GAP, MERGE_LINE_SAMPLING, ChooseTakeCommand, LineOptionCommand,
                       LineSamplingCommand, SamplingCommand, SpeakerCommand, TextEditCommand)
 from dia_engine import ModelInfo, SamplingParams
+from projects.autosave import BackgroundSaver
 from projects.model import Sampling
 from projects.project import Project
 from projects.takes import LineStatus
 
 AUDIO_CACHE_TAKES = 64
+TEXT_SAVE_LATENCY_MS = 700  # typed text reaches the project (and then the disk) at most this long after typing
+
+
+PROJECT_PARTS = ("project.json", "project.json.corrupt", "takes", "voices", "backups")
+
+
+def discard_scratch_folder(folder: Path) -> None:
+    """Delete an untitled project the user chose not to keep: only what the app made there. Anything else (an
+    episode exported into it) stays, and so does the folder then: the app never deletes what a user exported."""
+    folder = Path(folder)
+    for name in PROJECT_PARTS:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    for temp in folder.glob(".*.tmp"):
+        temp.unlink(missing_ok=True)
+    try:
+        folder.rmdir()  # only when empty
+    except OSError:
+        pass
+
+
+def default_export_folder(project: Project, untitled: bool) -> Path:
+    """Where Export proposes to write: the folder this project last exported to, else for a saved project its
+    `export/` folder, else (untitled: its folder is hidden scratch space) the user's Music or Documents."""
+    last = project.doc.export.last_folder
+    if last and Path(last).is_dir():
+        return Path(last)
+    if not untitled:
+        return project.folder / "export"
+    for location in (QStandardPaths.StandardLocation.MusicLocation,
+                     QStandardPaths.StandardLocation.DocumentsLocation):
+        path = QStandardPaths.writableLocation(location)
+        if path and Path(path).is_dir():
+            return Path(path)
+    return Path.home()
 
 
 class ProjectSession(QObject):
@@ -31,6 +75,8 @@ class ProjectSession(QObject):
     speakersChanged = Signal()
     dirtyChanged = Signal(bool)
     saved = Signal()
+    saveFailed = Signal(str)  # a background save failed (full disk, read-only folder): nothing was lost in memory
+    _backgroundSaved = Signal(int)  # from the saver's thread: changes up to this number are on disk
 
     def __init__(self, project: Project, untitled: bool = False, parent: QObject | None = None):
         super().__init__(parent)
@@ -38,7 +84,16 @@ class ProjectSession(QObject):
         self.untitled = untitled
         self.undo_stack = QUndoStack(self)
         self._dirty = False
+        self._changes = 0
         self._audio: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._document: QTextDocument | None = None
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(TEXT_SAVE_LATENCY_MS)
+        self._text_timer.timeout.connect(self.sync_text)
+        self._backgroundSaved.connect(self._on_background_saved)
+        self._saver = BackgroundSaver(project.save, on_saved=self._backgroundSaved.emit,
+                                      on_error=self.saveFailed.emit)
         self.model_info: ModelInfo | None = None  # the project's model, for limits, estimates and sampling forms
 
     # ----- identity -----------------------------------------------------------------------------------------------
@@ -55,21 +110,75 @@ class ProjectSession(QObject):
         return self._dirty
 
     def mark_dirty(self) -> None:
+        """A change was made: it is written in the background within about a second."""
+        self._changes += 1
+        self._saver.request_as(self._changes)
         if not self._dirty:
             self._dirty = True
             self.dirtyChanged.emit(True)
 
     def save(self) -> None:
+        """Write the project now (an explicit Save: errors raise)."""
+        self.sync_text()
+        changes = self._changes
         self.project.save()
-        if self._dirty:
+        self._on_background_saved(changes)
+        self.saved.emit()
+
+    def save_soon(self) -> None:
+        """Write the project in the background (autosave); failures come as `saveFailed`."""
+        self.sync_text()
+        self._saver.request_as(self._changes)
+
+    def flush_saves(self, timeout: float = 10.0) -> bool:
+        """Wait for the background saves (before closing or copying the folder). True when all succeeded."""
+        self.sync_text()
+        return self._saver.flush(timeout)
+
+    def close(self) -> None:
+        self._text_timer.stop()
+        self._saver.close()
+
+    def _on_background_saved(self, changes: int) -> None:
+        if changes >= self._changes and self._dirty:
             self._dirty = False
             self.dirtyChanged.emit(False)
-        self.saved.emit()
 
     # ----- script -------------------------------------------------------------------------------------------------
     def attach_document(self, document: QTextDocument) -> None:
-        """Route the editor's text undo steps into the shared undo stack."""
-        document.undoCommandAdded.connect(lambda: self.undo_stack.push(TextEditCommand(document)))
+        """Route the editor's text undo steps into the shared undo stack, and keep the project's script at most
+        TEXT_SAVE_LATENCY_MS behind the editor (the editor syncs sooner after a typing pause)."""
+        self._document = document
+        document.undoCommandAdded.connect(lambda: self.undo_stack.push(TextEditCommand(document, self.set_script)))
+        document.contentsChanged.connect(self._text_changed)
+
+    def _text_changed(self) -> None:
+        if not self._text_timer.isActive():  # not restarted by each key: a latency bound, not a typing pause
+            self._text_timer.start()
+
+    def sync_text(self) -> None:
+        """Match the project's lines to the editor's text now."""
+        self._text_timer.stop()
+        if self._document is not None:
+            self.set_script(self._document.toPlainText())
+
+    def undo(self) -> None:
+        """Undo, after the text typed so far reached the project (a step must find the lines it changed)."""
+        self.sync_text()
+        self.undo_stack.undo()
+
+    def redo(self) -> None:
+        self.sync_text()
+        self.undo_stack.redo()
+
+    def keep_only_active(self, line_ids: list[str] | None = None) -> int:
+        """Delete the other takes of these lines (of all lines: None) and their files; returns how many. The undo
+        history stays: steps that chose a deleted take do nothing when undone."""
+        removed = self.project.keep_only_active(line_ids)
+        for line_id in line_ids or self.line_ids():
+            self.lineChanged.emit(line_id)
+        self._audio.clear()
+        return removed
 
     def set_script(self, text: str) -> None:
         if text == self.project.doc.script:

@@ -6,21 +6,33 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
+                               QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from gui import icons, theme
 from gui.session import ProjectSession
 from gui.waveform import WaveformView
 from projects.audio import read_mono
 from projects.store import ProjectError
-from projects.voices import SILENCE_PEAK
+from projects.voices import SILENCE_PEAK, check_clip
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aiff *.aif);;All files (*)"
 SHORT_CLIP, LONG_CLIP = 3.0, 15.0
 CLIPPING_LEVEL, CLIPPING_SHARE = 0.999, 0.001
+
+
+def model_clip_notes(info, speaker_id: str, speakers) -> list[str]:
+    """What the project's model makes of a speaker's clip, where it matters (Dia2 places a clip's words in time
+    and takes speaker 2's clip only after speaker 1's)."""
+    if info is None or not info.word_timestamps:
+        return []
+    notes = [f"{info.family_name} places the clip's words with approximate timings (spread over its audible "
+             "part by word length), not measured ones."]
+    if speaker_id == "S2" and not speakers["S1"].clip:
+        notes.append(f"{info.family_name} uses this clip only after speaker 1's: give S1 a clip too.")
+    return notes
 
 
 def clip_warnings(audio: np.ndarray, sample_rate: int) -> list[str]:
@@ -44,6 +56,8 @@ class SpeakerCard(QFrame):
 
     playRequested = Signal(str)  # speaker id
     errorRaised = Signal(str)
+    pendingChanged = Signal()  # a clip started or stopped waiting for its transcript
+    warningsChanged = Signal()
 
     def __init__(self, session: ProjectSession, speaker_id: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -53,6 +67,7 @@ class SpeakerCard(QFrame):
         self.clip_rate = 0
         self._clip_path: Path | None = Path()  # nothing loaded yet (None means "no clip")
         self._clip_error = ""
+        self._playback_off = ""  # why playback is off ("" when it works)
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         color = theme.speaker_color(speaker_id).name()
@@ -135,18 +150,49 @@ class SpeakerCard(QFrame):
             self.duration_label.setText(f"{len(self.clip_audio) / self.clip_rate:.1f} s")
         else:
             self.duration_label.setText("—")
-        self.play_button.setEnabled(self.clip_audio is not None)
+        self._update_play_button()
+
+    def set_playback(self, available: bool, reason: str = "") -> None:
+        self._playback_off = "" if available else reason
+        self._update_play_button()
+
+    def _update_play_button(self) -> None:
+        off = self._playback_off
+        self.play_button.setEnabled(self.clip_audio is not None and not off)
+        self.play_button.setToolTip(off or f"Play the reference clip of {self.speaker_id}")
 
     def _update_warnings(self) -> None:
         lines = [self._clip_error] if self._clip_error else []
         if self.clip_audio is not None:
             lines += clip_warnings(self.clip_audio, self.clip_rate)
+            lines += model_clip_notes(self.session.model_info, self.speaker_id, self.session.project.doc.speakers)
         if self.pending_clip is not None:
             lines.insert(0, "Type the clip's transcript to use this voice: Dia needs the words spoken in the clip.")
-        self.warning_label.setText("\n".join(lines))
+        text = "\n".join(f"• {line}" for line in lines) if len(lines) > 1 else "\n".join(lines)
+        self.warning_label.setText(text)
+        self.warning_label.setToolTip(text)  # the whole list, should the panel be too narrow to show it
         self.warning_label.setVisible(bool(lines))
+        self._fit_warnings()
+        self.warningsChanged.emit()
         missing = self.pending_clip is not None and not self.transcript_edit.text().strip()
         self.transcript_edit.setStyleSheet(f"border: 1px solid {theme.ERROR.name()};" if missing else "")
+
+    def _fit_warnings(self) -> None:
+        """A wrapped label's height depends on its width, which layouts in a splitter ignore: reserve it."""
+        label = self.warning_label
+        width = label.width() if label.width() > 50 else max(200, self.width() - 16)
+        label.setMinimumHeight(label.heightForWidth(width) if label.isVisibleTo(self) else 0)
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(e)
+        self._fit_warnings()
+
+    def pending_reason(self) -> str:
+        """Why lines cannot be generated with the voice this card shows ("" when they can)."""
+        if self.pending_clip is None:
+            return ""
+        return (f"the voice clip of {self.speaker_id} ({self.pending_clip.name}) waits for its transcript: type "
+                "the words spoken in it, or remove the clip")
 
     # ----- edits --------------------------------------------------------------------------------------------------
     def set_clip_file(self, path: Path) -> bool:
@@ -155,13 +201,14 @@ class SpeakerCard(QFrame):
         transcript = self.transcript_edit.text().strip()
         if not transcript:
             try:
-                read_mono(path)
-            except (OSError, RuntimeError) as e:
-                self.errorRaised.emit(f"Cannot use {path.name} as a voice clip: {e}")
+                check_clip(path)  # all the checks a clip gets when it is used, now: not after the transcript
+            except ProjectError as e:
+                self.errorRaised.emit(str(e)[:1].upper() + str(e)[1:])
                 return False
             self.pending_clip = path
             self.refresh()
             self.transcript_edit.setFocus()
+            self.pendingChanged.emit()
             return True
         return self._apply(clip=path, transcript=transcript)
 
@@ -169,6 +216,7 @@ class SpeakerCard(QFrame):
         if self.pending_clip is not None:
             self.pending_clip = None
             self.refresh()
+            self.pendingChanged.emit()
         elif self.session.project.doc.speakers[self.speaker_id].clip:
             self._apply(clip=None)
 
@@ -178,9 +226,12 @@ class SpeakerCard(QFrame):
         except (ProjectError, ValueError) as e:
             self.errorRaised.emit(str(e))
             return False
+        was_pending = self.pending_clip is not None
         if "clip" in changes:
             self.pending_clip = None
         self.refresh()
+        if was_pending and self.pending_clip is None:
+            self.pendingChanged.emit()
         return True
 
     def _name_edited(self) -> None:
@@ -224,6 +275,8 @@ class SpeakerCard(QFrame):
 class SpeakersPanel(QWidget):
     playRequested = Signal(str)
     errorRaised = Signal(str)
+    pendingChanged = Signal()
+    warningsChanged = Signal()
 
     def __init__(self, session: ProjectSession, parent: QWidget | None = None):
         super().__init__(parent)
@@ -234,15 +287,63 @@ class SpeakersPanel(QWidget):
             card = SpeakerCard(session, speaker_id)
             card.playRequested.connect(self.playRequested)
             card.errorRaised.connect(self.errorRaised)
+            card.pendingChanged.connect(self.pendingChanged)
+            card.warningsChanged.connect(self.warningsChanged)
             self.cards[speaker_id] = card
             layout.addWidget(card)
-        hint = QLabel("Both voices are given to the model before every line, so they stay the same all episode.")
-        hint.setWordWrap(True)
-        hint.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
-        layout.addWidget(hint)
+        self.hint = QLabel("Both voices are given to the model before every line, so they stay the same all "
+                           "episode.")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        layout.addWidget(self.hint)
         layout.addStretch(1)
         session.speakersChanged.connect(self.refresh)
 
     def refresh(self) -> None:
         for card in self.cards.values():
             card.refresh()
+
+    def pending_reason(self) -> str:
+        """Why generating now would use other voices than the cards show ("" when it would not)."""
+        return "; ".join(reason for card in self.cards.values() if (reason := card.pending_reason()))
+
+    def set_playback(self, available: bool, reason: str = "") -> None:
+        for card in self.cards.values():
+            card.set_playback(available, reason)
+
+
+class SpeakersColumn(QSplitter):
+    """The speaker cards above the script checks. The cards get the height their warnings need whenever those
+    change (leaving the checks some room) and scroll beyond that: a warning is never squeezed out of sight."""
+
+    MIN_CHECKS_HEIGHT = 120
+
+    def __init__(self, panel: SpeakersPanel, checks: QWidget, parent: QWidget | None = None):
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.panel = panel
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(panel)
+        self.addWidget(self.scroll)
+        self.addWidget(checks)
+        self.setStretchFactor(1, 1)
+        self._fitted = -1  # the cards' height fit() last set
+        panel.warningsChanged.connect(lambda: QTimer.singleShot(0, self, self.fit))
+        QTimer.singleShot(0, self, self.fit)
+
+    def fit(self) -> None:
+        """Size the cards' pane to their content. It grows whenever they need more; it shrinks back only while
+        its height is still the one set here (a pane the user dragged taller stays so)."""
+        sizes = self.sizes()
+        total = sum(sizes)
+        if len(sizes) != 2 or total <= 0:
+            return
+        layout = self.panel.layout()
+        width = self.scroll.viewport().width()
+        wanted = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else self.panel.sizeHint().height()
+        top = max(1, min(wanted, total - self.MIN_CHECKS_HEIGHT))
+        if top > sizes[0] or (top < sizes[0] and sizes[0] == self._fitted):
+            self.setSizes([top, total - top])
+            self._fitted = self.sizes()[0]

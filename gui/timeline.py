@@ -7,6 +7,7 @@ the newest request wins."""
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -50,17 +51,29 @@ class MixSnapshot:
         return next((c for c in self.clips if c.line_id == line_id), None)
 
 
-def snapshot(timeline: Timeline) -> MixSnapshot:
-    """Everything the strip draws and plays, computed once per rebuild (runs on the builder's thread)."""
+MIX_CACHE_BYTES = 512 << 20  # processed clips the editor keeps between rebuilds
+
+
+def snapshot(timeline: Timeline, envelopes: dict | None = None) -> MixSnapshot:
+    """Everything the strip draws and plays, computed once per rebuild (runs on the builder's thread).
+
+    `envelopes` (by clip shape) and the timeline's clip cache carry over between rebuilds: after a gap or gain
+    edit only the clips whose shape changed are read and processed again; the rest is summed from memory."""
     from projects.loudness import integrated_loudness  # pyloudnorm pulls in scipy: import it off the start-up path
 
+    envelopes = {} if envelopes is None else envelopes
     rate = timeline.sample_rate
     clips = []
     for p in timeline.placements:
-        seconds = len(p.audio) / rate
-        clips.append(Clip(p.spec.line_id, p.start / rate, seconds, p.spec.stem, p.spec.gap_ms, p.spec.gain_db,
-                          envelope(p.audio, max(16, int(seconds * ENVELOPE_PER_SECOND)))))
-    mix = timeline.mix().astype(np.float32)
+        seconds = p.length / rate
+        key = p.shape if p.spec.key is not None else None
+        shape = envelopes.get(key) if key is not None else None
+        if shape is None:
+            shape = envelope(timeline.clip(p), max(16, int(seconds * ENVELOPE_PER_SECOND)))
+            if key is not None:
+                envelopes[key] = shape
+        clips.append(Clip(p.spec.line_id, p.start / rate, seconds, p.spec.stem, p.spec.gap_ms, p.spec.gain_db, shape))
+    mix = timeline.mix()
     return MixSnapshot(clips, mix, rate, integrated_loudness(mix, rate) if len(mix) else None)
 
 
@@ -75,6 +88,8 @@ class MixBuilder(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix")
         self._generation = 0
         self._closed = False
+        self._clips = OrderedDict()  # processed clips by shape, shared by successive timelines (builder thread only)
+        self._envelopes: dict = {}
 
     def request(self, project) -> None:
         if self._closed:
@@ -86,7 +101,13 @@ class MixBuilder(QObject):
             if generation != self._generation:
                 return  # a newer request is already queued
             try:
-                result = snapshot(project.timeline(allow_missing=True))
+                timeline = project.timeline(allow_missing=True)
+                timeline.cache, timeline.cache_bytes = self._clips, MIX_CACHE_BYTES
+                if len(self._envelopes) > 20_000:
+                    self._envelopes.clear()
+                result = snapshot(timeline, self._envelopes)
+                if timeline.warnings:
+                    self.failed.emit("; ".join(timeline.warnings))
             except Exception as e:  # a take file vanished, ...: show it, keep the old strip
                 self.failed.emit(str(e))
                 return
@@ -356,6 +377,7 @@ class TimelinePanel(QWidget):
         layout.addWidget(self.scroll, 1)
         self.view.gapDragged.connect(lambda line_id, gap: self.gapChanged.emit(line_id, float(gap)))
         self._line = None
+        self._shown = (0.0, 0.0)
         self.show_line(None)
 
     def set_snapshot(self, snap: MixSnapshot | None) -> None:
@@ -370,7 +392,12 @@ class TimelinePanel(QWidget):
         self.duration_label.setText(f"{int(d // 60)}:{d % 60:04.1f}")
 
     def show_line(self, line) -> None:
-        """Show the options of a project line (or none) in the header."""
+        """Show the options of a project line (or none) in the header. A value typed for the line shown before
+        and not yet committed is committed to that line first."""
+        if self._line is not None and (line is None or line.id != self._line.id):
+            self._gap_edited()
+            self._gain_edited()
+        same = line is not None and self._line is not None and line.id == self._line.id
         self._line = line
         for w in (self.gap_spin, self.gain_spin, self.trim_box):
             w.setEnabled(line is not None)
@@ -381,9 +408,16 @@ class TimelinePanel(QWidget):
             self.selection_label.setText(f"{line.id}:")
             clip = self.view.snapshot.clip_for(line.id) if self.view.snapshot else None
             gap = line.gap_ms if line.gap_ms is not None else (clip.gap_ms if clip else 0.0)
-            self.gap_spin.setValue(gap)
-            self.gain_spin.setValue(line.gain_db)
+            if not (same and self.gap_spin.hasFocus()):  # a refresh does not overwrite what is being typed
+                self.gap_spin.setValue(gap)
+            if not (same and self.gain_spin.hasFocus()):
+                self.gain_spin.setValue(line.gain_db)
             self.trim_box.setChecked(line.trim_silence)
+        # What the fields show now: an edit is a value that differs from these, for the line shown. (A field
+        # that loses focus reports editingFinished even when nothing was typed, possibly after the selection
+        # moved to another line: that must not write anything.)
+        self._shown = ((round(float(gap), self.gap_spin.decimals()), round(float(line.gain_db), self.gain_spin.decimals()))
+                       if line is not None else (0.0, 0.0))
         for w in (self.gap_spin, self.gain_spin, self.trim_box):
             w.blockSignals(False)
         self.view.select(line.id if line is not None else None)
@@ -401,12 +435,16 @@ class TimelinePanel(QWidget):
         self.scroll.ensureVisible(int(self.view.x_of(seconds)), 10, 60, 0)
 
     def _gap_edited(self) -> None:
-        if self._line is not None:
-            self.gapChanged.emit(self._line.id, float(self.gap_spin.value()))
+        value = float(self.gap_spin.value())
+        if self._line is not None and value != self._shown[0]:
+            self._shown = (value, self._shown[1])
+            self.gapChanged.emit(self._line.id, value)
 
     def _gain_edited(self) -> None:
-        if self._line is not None:
-            self.gainChanged.emit(self._line.id, float(self.gain_spin.value()))
+        value = float(self.gain_spin.value())
+        if self._line is not None and value != self._shown[1]:
+            self._shown = (self._shown[0], value)
+            self.gainChanged.emit(self._line.id, value)
 
     def _trim_toggled(self, checked: bool) -> None:
         if self._line is not None:

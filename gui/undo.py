@@ -14,18 +14,28 @@ MERGE_GAP, MERGE_GAIN, MERGE_LINE_SAMPLING = 1, 2, 3
 
 
 class TextEditCommand(QUndoCommand):
-    def __init__(self, document: QTextDocument):
+    """One step of the editor's text history. After undoing or redoing it, the project's lines are matched to
+    the text at once (`synced`), so the commands before it find the lines they refer to."""
+
+    def __init__(self, document: QTextDocument, synced=None):
         super().__init__("Edit script")
         self._document = document
+        self._synced = synced
         self._done_once = False
 
     def redo(self) -> None:
         if self._done_once:  # the first redo is the edit itself, already applied by the editor
             self._document.redo()
+            self._sync()
         self._done_once = True
 
     def undo(self) -> None:
         self._document.undo()
+        self._sync()
+
+    def _sync(self) -> None:
+        if self._synced is not None:
+            self._synced(self._document.toPlainText())
 
 
 class ChooseTakeCommand(QUndoCommand):
@@ -33,18 +43,23 @@ class ChooseTakeCommand(QUndoCommand):
         super().__init__(f"Choose take {take_id}")
         line = session.project.line(line_id)
         self._session, self._line_id = session, line_id
-        self._before = (line.active_take, line.seed)
+        self._before = line.active_take  # only the take: the line's pinned seed is not the take's
         self._take_id = take_id
 
     def redo(self) -> None:
-        self._session.project.set_active_take(self._line_id, self._take_id)
-        self._session.line_changed(self._line_id, timeline=True)
+        self._choose(self._take_id)
 
     def undo(self) -> None:
-        take_id, seed = self._before
-        if take_id is not None:
-            self._session.project.set_active_take(self._line_id, take_id)
-        self._session.project.set_line_options(self._line_id, seed=seed)
+        self._choose(self._before)
+
+    def _choose(self, take_id: str | None) -> None:
+        """A take deleted meanwhile (Keep only active) cannot come back: this step then does nothing."""
+        project = self._session.project
+        try:
+            if take_id is not None and project.line(self._line_id).take(take_id) is not None:
+                project.set_active_take(self._line_id, take_id)
+        except KeyError:  # the line itself is gone from the project (forgotten by Keep only active)
+            return
         self._session.line_changed(self._line_id, timeline=True)
 
 
@@ -70,7 +85,10 @@ class LineOptionCommand(QUndoCommand):
         return True
 
     def _apply(self, options: dict) -> None:
-        self._session.project.set_line_options(self._line_id, **options)
+        try:
+            self._session.project.set_line_options(self._line_id, **options)
+        except KeyError:  # a line long cut from the script and forgotten: nothing left to change
+            return
         timeline = bool({"gap_ms", "gain_db", "trim_silence"} & options.keys())
         self._session.line_changed(self._line_id, timeline=timeline)
 

@@ -1,6 +1,6 @@
 """The generation worker: one long-lived QObject on its own QThread that owns the DiaEngine.
 
-It loads the engine on first use, takes line ids from a queue, generates them in batches through
+It loads the engine on first use, takes line ids from a queue (lines are identified by id end to end), generates them in batches through
 `projects.GenerationService` (which writes each take into the project the moment its line finishes) and
 reports through signals. It never touches a widget. Stopping is a `threading.Event` the GUI sets; the engine
 polls it between decoder steps, so finished takes stay and the rest of the batch is dropped.
@@ -10,6 +10,7 @@ failed and the queue goes on."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -21,7 +22,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from projects.generation import GenerationService, LineJob
 from projects.project import Project
-from projects.seeds import part_seed
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second: the GUI repaints, it need not drown
@@ -32,37 +32,7 @@ class QueuedLine:
     project: Project
     line_id: str
     force: bool  # True: a new take even if the line is done ("Regenerate"); False: only if missing or stale
-
-
-class _PerLineProgress:
-    """Forwards to the engine and also reports each line's own progress (the service reports the whole run).
-
-    Requests are matched to lines by their text and seed, which the jobs fix before the run."""
-
-    def __init__(self, engine, report: Callable[[str, float], None]):
-        self._engine, self._report = engine, report
-        self._parts: dict[tuple[str, int], tuple[str, int, int]] = {}
-
-    def expect(self, jobs: list[LineJob]) -> None:
-        self._parts = {(text, part_seed(job.seed, i)): (job.line_id, i, len(job.parts))
-                       for job in jobs for i, text in enumerate(job.parts)}
-
-    def __getattr__(self, name):
-        return getattr(self._engine, name)
-
-    def generate(self, requests, *, on_progress=None, on_result=None, should_stop=None):
-        owners = [self._parts.get((r.text, r.seed)) for r in requests]
-
-        def progress(event) -> None:
-            owner = owners[event.index]
-            if owner is not None:
-                line_id, part, parts = owner
-                step = 1.0 if event.finished else min(1.0, event.step / max(1, event.total))
-                self._report(line_id, (part + step) / parts)
-            if on_progress is not None:
-                on_progress(event)
-
-        return self._engine.generate(requests, on_progress=progress, on_result=on_result, should_stop=should_stop)
+    number: int = 0  # the worker numbers lines as they are queued (1, 2, ...)
 
 
 class GenerationWorker(QObject):
@@ -74,28 +44,39 @@ class GenerationWorker(QObject):
     takeFinished = Signal(str, str)  # line id, take id (already written to the project and saved)
     lineFailed = Signal(str, str)  # line id, readable error
     lineSkipped = Signal(str)  # the line was deleted from the script meanwhile
-    queueDrained = Signal(bool)  # the queue is empty; True when it ended because of Stop
+    linesDropped = Signal(list)  # line ids Stop took off the queue or cut short
+    # The queue was seen empty after the `int`-th queued line (every line up to it is finished, failed, skipped
+    # or dropped); `bool`: Stop was pressed. Lines queued after that number are still to come.
+    queueDrained = Signal(bool, int)
 
     def __init__(self, engine_factory: Callable[[], object], batch_size: int = 4):
         super().__init__()
         self._engine_factory = engine_factory
         self.batch_size = max(1, batch_size)
         self.engine = None
-        self._engine_tap: _PerLineProgress | None = None
         self._service_for: GenerationService | None = None
         self._reset_engine = False
         self._queue: deque[QueuedLine] = deque()
         self._lock = threading.Lock()
+        self._queued = 0  # lines ever queued
+        self._stop_upto = 0  # Stop drops the lines queued up to this number
         self.stop_event = threading.Event()
         self._last_progress: dict[str, float] = {}
 
     # ----- called from the GUI thread (thread-safe) ---------------------------------------------------------------
-    def enqueue(self, items: list[QueuedLine]) -> None:
+    def enqueue(self, items: list[QueuedLine]) -> int:
+        """Queue lines; returns the number of the last one (see `queueDrained`)."""
         with self._lock:
-            self._queue.extend(items)
+            for item in items:
+                self._queued += 1
+                self._queue.append(dataclasses.replace(item, number=self._queued))
+            return self._queued
 
     def request_stop(self) -> None:
-        self.stop_event.set()
+        """Stop the lines queued so far (lines queued after this call still run)."""
+        with self._lock:
+            self._stop_upto = self._queued
+            self.stop_event.set()
 
     def forget_engine(self) -> None:
         """Drop the engine (new settings); the next job loads it again."""
@@ -105,27 +86,34 @@ class GenerationWorker(QObject):
     @Slot()
     def process(self) -> None:
         """Run until the queue is empty. Invoked (queued) each time the GUI adds lines; extra wake-ups are no-ops."""
-        if not self._queue:
-            return
+        with self._lock:
+            if not self._queue:
+                return
         if self._reset_engine:
-            self.engine = self._engine_tap = self._service_for = None
+            self.engine = self._service_for = None
             self._reset_engine = False
         if self.engine is None and not self._load_engine():
             return
         stopped = False
         while True:
-            if self.stop_event.is_set():
-                stopped = True
-                break
-            batch = self._take_batch()
-            if not batch:
-                break
+            with self._lock:  # "empty" and the number it was seen at are one observation: no line slips between
+                if self.stop_event.is_set():
+                    stopped = True
+                    self._drop_stopped()
+                batch = self._take_batch()
+                if not batch:
+                    seen = self._queued
+                    break
             self._run_batch(batch)
-        with self._lock:
-            dropped = len(self._queue)
-            self._queue.clear()
+        self.queueDrained.emit(stopped, seen)
+
+    def _drop_stopped(self) -> None:
+        """(Lock held.) Take the lines queued before Stop off the queue; later ones stay."""
+        dropped = [item for item in self._queue if item.number <= self._stop_upto]
+        self._queue = deque(item for item in self._queue if item.number > self._stop_upto)
         self.stop_event.clear()
-        self.queueDrained.emit(stopped or dropped > 0)
+        if dropped:
+            self.linesDropped.emit([item.line_id for item in dropped])
 
     def _load_engine(self) -> bool:
         self.engineLoading.emit("")
@@ -134,37 +122,41 @@ class GenerationWorker(QObject):
         except Exception as e:  # ModelLoadError and anything a broken install raises: the reason goes to the user
             log.exception("engine load failed")
             with self._lock:
+                dropped = [item.line_id for item in self._queue]
                 self._queue.clear()
+                seen = self._queued
             self.engineFailed.emit(str(e) or type(e).__name__)
-            self.queueDrained.emit(True)
+            self.linesDropped.emit(dropped)
+            self.queueDrained.emit(True, seen)
             return False
         self.engine = engine
-        self._engine_tap = _PerLineProgress(engine, self._report_progress)
         self.engineReady.emit(str(engine.model_id), str(engine.device), str(engine.dtype))
-        if self.stop_event.is_set():  # cancelled while loading: keep the engine, drop the jobs
-            with self._lock:
-                self._queue.clear()
-            self.stop_event.clear()
-            self.queueDrained.emit(True)
-            return False
-        return True
+        with self._lock:
+            if not self.stop_event.is_set():
+                return True
+            self._drop_stopped()  # cancelled while loading: keep the engine, drop the lines queued before Stop
+            if self._queue:
+                return True
+            seen = self._queued
+        self.queueDrained.emit(True, seen)
+        return False
 
     def _take_batch(self) -> list[QueuedLine]:
-        with self._lock:
-            if not self._queue:
-                return []
-            project = self._queue[0].project
-            batch: list[QueuedLine] = []
-            while self._queue and len(batch) < self.batch_size and self._queue[0].project is project:
-                item = self._queue.popleft()
-                if all(b.line_id != item.line_id for b in batch):
-                    batch.append(item)
-            return batch
+        """(Lock held.) The next lines of one project, at most `batch_size`, each line once."""
+        if not self._queue:
+            return []
+        project = self._queue[0].project
+        batch: list[QueuedLine] = []
+        while self._queue and len(batch) < self.batch_size and self._queue[0].project is project:
+            item = self._queue.popleft()
+            if all(b.line_id != item.line_id for b in batch):
+                batch.append(item)
+        return batch
 
     def _service(self, project: Project) -> GenerationService:
         """One service per open project: it keeps the encoded voice prompt between batches."""
         if self._service_for is None or self._service_for.project is not project:
-            self._service_for = GenerationService(project, self._engine_tap)
+            self._service_for = GenerationService(project, self.engine)
         return self._service_for
 
     def _plan(self, service: GenerationService, batch: list[QueuedLine]) -> list[LineJob]:
@@ -194,10 +186,9 @@ class GenerationWorker(QObject):
     def _run_jobs(self, service: GenerationService, jobs: list[LineJob], isolate_failures: bool) -> None:
         finished: set[str] = set()
         self.linesStarted.emit([job.line_id for job in jobs])
-        self._engine_tap.expect(jobs)
         try:
             report = service.run(jobs, on_take=lambda line_id, take: self._take_done(finished, line_id, take.id),
-                                 should_stop=self.stop_event.is_set)
+                                 should_stop=self.stop_event.is_set, on_line_progress=self._report_progress)
         except Exception as e:
             log.warning("generation of %s failed: %s", [j.line_id for j in jobs], e)
             remaining = [job for job in jobs if job.line_id not in finished]
@@ -212,6 +203,9 @@ class GenerationWorker(QObject):
             return
         for line_id in report.skipped:
             self.lineSkipped.emit(line_id)
+        cut = [job.line_id for job in jobs if job.line_id not in finished and job.line_id not in report.skipped]
+        if report.stopped and cut:
+            self.linesDropped.emit(cut)
 
     def _take_done(self, finished: set[str], line_id: str, take_id: str) -> None:
         finished.add(line_id)

@@ -84,6 +84,19 @@ def silence_bounds(audio: np.ndarray, sample_rate: int) -> tuple[int, int]:
     return max(0, int(loud[0]) - keep), min(len(magnitude), int(loud[-1]) + 1 + keep)
 
 
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """`audio` at `to_rate` (the same array when the rates agree), so takes of models with other rates can mix:
+    soxr's high-quality mode (band-limited, deterministic, fast enough to convert every take of an episode)."""
+    if from_rate == to_rate or not len(audio):
+        return audio
+    if from_rate <= 0 or to_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {from_rate} and {to_rate}")
+    import soxr
+
+    return soxr.resample(np.asarray(audio, dtype=np.float32), from_rate, to_rate, quality="HQ").astype(
+        np.float32, copy=False)
+
+
 def read_mono(path: Path) -> tuple[np.ndarray, int]:
     """Float32 mono samples (channels averaged) and the sample rate of an audio file."""
     audio, rate = sf.read(str(path), dtype="float32", always_2d=True)

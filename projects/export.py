@@ -13,12 +13,14 @@ from typing import Literal
 
 import numpy as np
 
-from .audio import write_audio
-from .files import atomic_write_bytes
-from .loudness import CEILING_DBTP, normalise
+import soundfile as sf
+
+from .files import atomic_path, atomic_write_bytes
+from .loudness import CEILING_DBTP, STRETCH, GainCurve, normalise
 from .model import DEFAULT_LUFS
-from .subtitles import Cue, to_srt, to_vtt
-from .timeline import Timeline
+from .subtitles import Cue, line_cues, to_srt, to_vtt
+from .timeline import Placement, Timeline
+from .words import on_timeline
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 LOUDNESS_TOLERANCE_LU = 0.5
@@ -62,9 +64,33 @@ def sibling(out: Path, suffix: str) -> Path:
     return out.with_name(out.stem + suffix)
 
 
+def write_shaped(path: Path, chunks, curve: GainCurve, rate: int, *, format: str, subtype: str) -> None:
+    """Write (start, samples) stretches times the gain curve, atomically, a stretch at a time."""
+    with atomic_path(path) as temp, sf.SoundFile(str(temp), "w", rate, 1, subtype, format=format) as handle:
+        for start, samples in chunks:
+            handle.write(curve.apply(samples, start).astype(np.float32))
+
+
+def _timed_words(p: Placement, rate: int) -> list | None:
+    """The clip's words (Dia2 takes) on the timeline: after its start, less the silence trimmed off its head."""
+    words = p.spec.info.get("words")
+    if not words:
+        return None
+    return on_timeline(words, p.start / rate, p.end / rate, trimmed=p.trim[0] / rate)
+
+
+def _cues(p: Placement, rate: int) -> list[Cue]:
+    """Word-timed cues for a clip with word timings; else one cue spanning the clip."""
+    start, end, info = p.start / rate, p.end / rate, p.spec.info
+    words = _timed_words(p, rate)
+    if words and info.get("turns"):
+        return line_cues(info["turns"], info["names"], start, end, words)
+    return [Cue(start, end, info.get("cue", ""))]
+
+
 def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> ExportResult:
     """Write the mix and the extras asked for in `options`. Each clip's `info` may hold "cue" (its subtitle
-    text) and "manifest" (its fields in the manifest)."""
+    text) and "manifest" (its fields in the manifest). Memory: the float32 mix plus a few stretches."""
     out = Path(out)
     rate = timeline.sample_rate
     mix = timeline.mix()
@@ -85,18 +111,19 @@ def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> Ex
     subtype = SUBTYPES[options.bit_depth]
     files: list[Path] = []
 
-    write_audio(out, (mix * norm.gain).astype(np.float32), rate, format=fmt, subtype=subtype)
+    mix_chunks = ((start, mix[start : start + STRETCH]) for start in range(0, len(mix), STRETCH))
+    write_shaped(out, mix_chunks, norm.gain, rate, format=fmt, subtype=subtype)
     files.append(out)
     stems: dict[str, str] = {}
     if options.stems:
         for name in timeline.stem_names():
             path = sibling(out, f".{name}{suffix}")
             # The mix's own gain curve: stems keep its loudness and timing and sum back to it.
-            write_audio(path, (timeline.mix(name) * norm.gain).astype(np.float32), rate, format=fmt, subtype=subtype)
+            write_shaped(path, timeline.chunks(STRETCH, name), norm.gain, rate, format=fmt, subtype=subtype)
             files.append(path)
             stems[name] = path.name
     if options.subtitles:
-        cues = [Cue(p.start / rate, p.end / rate, p.spec.info.get("cue", "")) for p in timeline.placements]
+        cues = [cue for p in timeline.placements for cue in _cues(p, rate)]
         for extension, render in ((".srt", to_srt), (".vtt", to_vtt)):
             path = sibling(out, extension)
             atomic_write_bytes(path, render(cues).encode("utf-8"))
@@ -105,8 +132,10 @@ def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> Ex
         path = sibling(out, ".json")
         lines = []
         for placement in timeline.placements:
+            words = _timed_words(placement, rate)
             lines.append({**placement.spec.info.get("manifest", {}),
-                          "start": round(placement.start / rate, 3), "end": round(placement.end / rate, 3)})
+                          "start": round(placement.start / rate, 3), "end": round(placement.end / rate, 3),
+                          **({"words": [{"word": w, "start": round(t, 3)} for w, t in words]} if words else {})})
         manifest = {
             "mix": out.name,
             "format": options.format,

@@ -27,6 +27,7 @@ from .sampling import resolved_values, to_params
 from .seeds import part_seed, seed_for_next_take
 from .split import split_for_model
 from .store import ProjectError
+from .takes import LineStatus
 from .voices import VoicePromptCache
 from .words import join_parts
 
@@ -41,6 +42,7 @@ class LineJob:
     parts: tuple[str, ...]  # model texts, generated separately and joined
     sampling: Sampling  # the line's effective sampling (its override or the project's)
     voice: VoicePrompt | None
+    text: str = ""  # the script line when planned: a line cut meanwhile keeps its take under this text
 
 
 @dataclass(frozen=True)
@@ -67,44 +69,70 @@ class GenerationService:
         self.project = project
         self.engine = engine
         self._voices = VoicePromptCache(engine)
+        self.model_id, self.dtype = engine_identity(engine)
+        info = getattr(engine, "info", None)  # takes of another model or precision turn stale; its family's sampling
+        project.set_model(self.model_id, self.dtype, family=info.family if info is not None else None)
 
     def voice(self) -> VoicePrompt | None:
         """The combined voice prompt of the project's speakers as they are now (encoded once, then cached)."""
-        return self._voices.prompt(self.project.folder, self.project.doc.speakers)
+        with self.project.lock:
+            speakers = {k: v.model_copy() for k, v in self.project.doc.speakers.items()}
+        return self._voices.prompt(self.project.folder, speakers)
 
     def plan(self, line_ids: list[str] | None = None, *, force: bool = False) -> list[LineJob]:
         """Jobs for `line_ids` (default: every line) that are missing or stale; with `force`, for all of them
-        (an explicit "regenerate": a pinned line then reproduces its take, others draw a new seed)."""
+        (an explicit "regenerate": a pinned line then reproduces its take, others draw a new seed).
+
+        Voices are encoded (the slow part) outside the project lock, from a copy of the speakers; if they
+        change meanwhile, the plan starts over, so a job never pairs one voice with another's fingerprint."""
         project = self.project
-        with project.lock:
-            wanted = set(line_ids) if line_ids is not None else None
-            todo = set(project.lines_to_generate())
-            lines = [line for line in project.lines
-                     if (wanted is None or line.id in wanted) and (force or line.id in todo)]
-            if not lines:
-                return []  # nothing to do: not even the voices need encoding
-            voice = self.voice()
-            transcript = voice.transcript if voice is not None else ""
-            info = self.engine.info
-            max_text = text_budget(info, transcript)
-            max_seconds = seconds_budget(info, voice.num_frames if voice is not None else 0)
-            if max_text < MIN_TEXT_UNITS:
-                raise ProjectError("the voice clips' transcripts fill the model's text length: use shorter clips")
-            if max_seconds < MIN_SPEECH_SECONDS:
-                raise ProjectError(f"the voice clips leave no room for speech in the model's {info.max_seconds:.0f} s "
-                                   "of audio: use clips of about 5-10 s")
-            jobs = []
-            for line in lines:
-                try:  # parameters this family lacks are refused here, naming the line, before any work
-                    to_params(info, project.line_sampling(line.id).model_dump())
-                except ValueError as error:
-                    where = project.script_line(line.id).source_line
-                    raise ProjectError(f"line {where}: {error}") from None
-                parts = split_for_model(project.script_line(line.id).turns, info, max_text=max_text,
-                                        max_seconds=max_seconds)
-                jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
-                                    tuple(parts), project.line_sampling(line.id).model_copy(), voice))
-            return jobs
+        while True:
+            with project.lock:
+                wanted = set(line_ids) if line_ids is not None else None
+                todo = self._todo(wanted)
+                if not any((wanted is None or line.id in wanted) and (force or line.id in todo)
+                           for line in project.lines):
+                    return []  # nothing to do: not even the voices need encoding
+                speakers = {k: v.model_copy() for k, v in project.doc.speakers.items()}
+            voice = self._voices.prompt(project.folder, speakers)
+            with project.lock:
+                if project.doc.speakers != speakers:
+                    continue
+                return self._jobs(voice, wanted, force)
+
+    def _todo(self, wanted: set[str] | None) -> set[str]:
+        """(Lock held.) The missing and stale lines among `wanted`: only those are checked, so the lock is
+        held briefly even in a long script."""
+        project = self.project
+        if wanted is None:
+            return set(project.lines_to_generate())
+        return {i for i in wanted if project.in_script(i) and project.status(i) is not LineStatus.DONE}
+
+    def _jobs(self, voice: VoicePrompt | None, wanted: set[str] | None, force: bool) -> list[LineJob]:
+        project = self.project
+        todo = self._todo(wanted)
+        lines = [line for line in project.lines
+                 if (wanted is None or line.id in wanted) and (force or line.id in todo)]
+        transcript = voice.transcript if voice is not None else ""
+        info = self.engine.info
+        max_text = text_budget(info, transcript)
+        max_seconds = seconds_budget(info, voice.num_frames if voice is not None else 0)
+        if max_text < MIN_TEXT_UNITS:
+            raise ProjectError("the voice clips' transcripts fill the model's text length: use shorter clips")
+        if max_seconds < MIN_SPEECH_SECONDS:
+            raise ProjectError(f"the voice clips leave no room for speech in the model's {info.max_seconds:.0f} s "
+                               "of audio: use clips of about 5-10 s")
+        jobs = []
+        for line in lines:
+            try:  # parameters this family lacks are refused here, naming the line, before any work
+                to_params(info, project.line_sampling(line.id).model_dump())
+            except ValueError as error:
+                raise ProjectError(f"line {project.script_line(line.id).source_line}: {error}") from None
+            parts = split_for_model(project.script_line(line.id).turns, info, max_text=max_text,
+                                    max_seconds=max_seconds)
+            jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
+                                tuple(parts), project.line_sampling(line.id).model_copy(), voice, line.text))
+        return jobs
 
     def run(
         self,
@@ -113,11 +141,14 @@ class GenerationService:
         on_progress: Callable[[GenerationProgress], None] | None = None,
         on_take: Callable[[str, Take], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_line_progress: Callable[[str, float], None] | None = None,
     ) -> GenerationReport:
         """Generate `jobs` in one batched engine call (the engine fills its batch slots as lines finish).
 
         Each finished line becomes a take, saved at once and reported to `on_take(line_id, take)`. Callbacks
-        run on the calling thread. Engine errors (out of memory, ...) propagate; finished takes stay saved."""
+        run on the calling thread. Engine errors (out of memory, ...) propagate; finished takes stay saved.
+        `on_line_progress(line_id, fraction)` reports each line's own progress: requests are tied to their line
+        by position, never by text or seed (identical lines with one pinned seed stay apart)."""
         report = GenerationReport()
         if not jobs:
             return report
@@ -134,6 +165,9 @@ class GenerationService:
 
         def progress(event: Progress) -> None:
             steps[event.index] = 1.0 if event.finished else min(1.0, event.step / max(1, event.total))
+            if on_line_progress:
+                job, part, _request = requests[event.index]
+                on_line_progress(job.line_id, (part + steps[event.index]) / len(job.parts))
             if on_progress:
                 active = tuple(dict.fromkeys(requests[i][0].line_id for i, s in enumerate(steps) if 0 < s < 1))
                 on_progress(GenerationProgress(lines_done, len(jobs), sum(steps) / len(requests), active))
@@ -154,7 +188,9 @@ class GenerationService:
             take = self.project.add_take(
                 job.line_id, crossfade_join(pieces, ms_to_samples(PART_CROSSFADE_MS, outcome.sample_rate)),
                 outcome.sample_rate, seed=job.seed, sampling=Sampling(**resolved_values(info, job.sampling.model_dump())),
-                model_id=str(self.engine.model_id), fingerprint=job.fingerprint, parts=len(job.parts),
+                model_id=self.model_id, fingerprint=job.fingerprint, parts=len(job.parts), dtype=self.dtype,
+                line_text=job.text, device=str(getattr(self.engine, "device", "")) or None,
+                kernels=list(getattr(self.engine, "cpu_kernels", None) or ()) or None,
                 words=list(words) if words is not None else None)
             lines_done += 1
             if take is None:
@@ -171,3 +207,9 @@ class GenerationService:
         report.stopped = any(outcome is None for outcome in outcomes)
         return report
 
+
+def engine_identity(engine) -> tuple[str, str]:
+    """(model id, dtype) of an engine, read from its `info` (what the fingerprint of its takes holds)."""
+    info = getattr(engine, "info", None)
+    model_id = getattr(info, "model_id", None) or getattr(engine, "model_id", "unknown")
+    return str(model_id), str(getattr(engine, "dtype", "unknown"))

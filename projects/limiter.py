@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .truepeak import CONTEXT, interval_peaks
+from .truepeak import CONTEXT, interval_peaks, interval_peaks_in
 
 ATTACK_MS = 4.0  # each of the two smoothing stages; the look-ahead is their sum
 HOLD_MS = 40.0  # short dips between syllables do not pump the gain back up
@@ -106,3 +106,34 @@ def limiter_gain(audio: np.ndarray, sample_rate: int, ceiling_db: float,
             break
         gain *= step
     return gain
+
+
+def limiter_regions(audio: np.ndarray, sample_rate: int, ceiling_db: float, scale: float,
+                    index) -> list[tuple[int, np.ndarray]]:
+    """The limiter gain of `audio * scale` as (start, gain) stretches where it is below 1 (1 everywhere else).
+
+    For long mixes: only the neighbourhood of blocks whose peak (from `index`, a truepeak.PeakIndex) passes the
+    ceiling is looked at, with margins wider than every window of the limiter, so each stretch gets the gain
+    the whole-signal limiter would give it."""
+    ceiling = 10.0 ** (ceiling_db / 20.0)
+    n = len(audio)
+    stage = max(1, int(round(ATTACK_MS * sample_rate / 1000)))
+    hold = max(1, int(round(HOLD_MS * sample_rate / 1000)))
+    margin = 4 * stage + hold + REGION_MARGIN + 2 * CONTEXT
+    spans = index.hot_spans(ceiling / scale)
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a - merged[-1][1] <= 2 * margin:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    regions = []
+    for a, b in merged:
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        local = np.asarray(audio[lo:hi], dtype=np.float64) * scale
+        peaks = interval_peaks_in(audio, lo, hi)[: len(local) - 1] * scale
+        gain = limiter_gain(local, sample_rate, ceiling_db, peaks=peaks)
+        acting = np.flatnonzero(gain < 1.0)
+        if len(acting):
+            regions.append((lo + int(acting[0]), gain[acting[0] : acting[-1] + 1].copy()))
+    return regions

@@ -74,6 +74,12 @@ class Take(_Model):
     duration: float  # seconds
     created: datetime
     parts: int = 1  # over-long lines are generated in parts and joined
+    # What made the take, as recorded (older projects lack these): the fingerprint covers model and dtype;
+    # device and kernel path are recorded because they can change the bits, not whether the take is current.
+    dtype: str | None = None
+    device: str | None = None
+    kernels: list[str] | None = None
+    sample_rate: int | None = None  # the rate its file is written at (models differ: 44.1 kHz, 24 kHz)
     words: list[tuple[str, float]] | None = None  # (word, start s) where the model times its words (Dia2)
 
     @field_validator("file")
@@ -88,7 +94,7 @@ class Line(_Model):
     gap_ms: float | None = None  # silence before the line; negative overlaps; None = project default
     gain_db: float = 0.0
     trim_silence: bool = True
-    seed: int | None = None  # seed of the active take, or the one to use when pinned
+    seed: int | None = None  # the user's seed for the next take, used when pinned (the active take has its own)
     pinned: bool = False
     active_take: str | None = None
     takes: list[Take] = Field(default_factory=list)
@@ -100,13 +106,24 @@ class Line(_Model):
         return next((t for t in self.takes if t.id == take_id), None) if take_id else None
 
 
+class ModelKey(_Model):
+    """The model and precision takes are generated with: part of every line's fingerprint."""
+
+    model_id: str
+    dtype: str
+
+
+EXPORT_RATES = (44100, 48000)  # the mix's rates a project offers (the values of ExportSettings.sample_rate)
+
+
 class ExportSettings(_Model):
-    sample_rate: Literal[44100, 48000] = 44100  # the mix's rate: takes of other rates are resampled to it
+    sample_rate: Literal[44100, 48000] = EXPORT_RATES[0]  # the mix's rate: takes of other rates are resampled to it
     lufs: float = DEFAULT_LUFS
     format: Literal["wav", "flac"] = "wav"
     bit_depth: Literal["16", "24", "float"] = "24"
     stems: bool = False
     subtitles: bool = False
+    last_folder: str | None = None  # where this project was last exported to (an absolute path, outside it)
 
 
 def _default_speakers() -> dict[str, Speaker]:
@@ -127,6 +144,7 @@ class ProjectFile(_Model):
     lines: list[Line] = Field(default_factory=list)  # in script order
     removed_lines: list[Line] = Field(default_factory=list)  # lines cut from the script, kept with their takes
     next_line: int = 1
+    model: ModelKey | None = None  # the engine that generated last: a different one turns lines stale
     export: ExportSettings = Field(default_factory=ExportSettings)
 
     @field_validator("schema_version")

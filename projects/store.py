@@ -72,11 +72,19 @@ def load(folder: Path) -> ProjectFile:
         raise CorruptProjectError(f"{path} is corrupt ({error}){offer}", backup) from None
 
 
+def serialize(project: ProjectFile) -> bytes:
+    return project.model_dump_json(indent=2).encode("utf-8") + b"\n"
+
+
 def save(folder: Path, project: ProjectFile) -> None:
     """Atomically replace `project.json`, first keeping the current version among the backups."""
+    write(folder, serialize(project))
+
+
+def write(folder: Path, data: bytes) -> None:
+    """Atomically replace `project.json` by `data` (see `serialize`), first keeping the current version."""
     folder = Path(folder)
     path = folder / PROJECT_FILE
-    data = project.model_dump_json(indent=2).encode("utf-8") + b"\n"
     if path.exists():
         current = path.read_bytes()
         if current == data:

@@ -49,3 +49,51 @@ def true_peak_db(audio: np.ndarray) -> float:
     """True peak in dBTP (dB relative to full scale); -inf for silence."""
     peak = true_peak(audio)
     return float(20 * np.log10(peak)) if peak > 0 else float("-inf")
+
+
+def interval_peaks_in(audio: np.ndarray, start: int, end: int) -> np.ndarray:
+    """`interval_peaks(audio)[start:end]`, computed from that stretch and its neighbourhood only (float64)."""
+    n = len(audio)
+    end = min(end, n - 1)
+    if n < 2 or end <= start:
+        return np.abs(np.asarray(audio[start:end], dtype=np.float64))
+    lo, hi = max(0, start - CONTEXT), min(n, end + 1 + CONTEXT)
+    local = interval_peaks(np.asarray(audio[lo:hi], dtype=np.float64))
+    return local[start - lo : end - lo]
+
+
+class PeakIndex:
+    """The largest interval peak of each block of `BLOCK_PEAKS` samples of a long signal, measured a stretch at a
+    time: where a gain never brings a block near the ceiling, its samples need not be looked at again."""
+
+    BLOCK_PEAKS = 256
+    STRETCH = 1 << 20  # a multiple of BLOCK_PEAKS
+
+    def __init__(self, audio: np.ndarray) -> None:
+        self.length = n = len(audio)
+        intervals = max(0, n - 1)
+        blocks = -(-intervals // self.BLOCK_PEAKS)
+        self.block_max = np.zeros(blocks)
+        for start in range(0, intervals, self.STRETCH):
+            peaks = interval_peaks_in(audio, start, start + self.STRETCH)
+            pad = -len(peaks) % self.BLOCK_PEAKS
+            if pad:
+                peaks = np.concatenate([peaks, np.zeros(pad)])
+            first = start // self.BLOCK_PEAKS
+            self.block_max[first : first + len(peaks) // self.BLOCK_PEAKS] = peaks.reshape(-1, self.BLOCK_PEAKS).max(1)
+        if n == 1:
+            self.block_max = np.abs(np.asarray(audio, dtype=np.float64))
+
+    @property
+    def peak(self) -> float:
+        return float(self.block_max.max()) if len(self.block_max) else 0.0
+
+    def hot_spans(self, threshold: float) -> list[tuple[int, int]]:
+        """[start, end) sample spans of the blocks whose peak exceeds `threshold`, merged when adjacent."""
+        hot = np.flatnonzero(self.block_max > threshold)
+        if not len(hot):
+            return []
+        breaks = np.flatnonzero(np.diff(hot) > 1)
+        starts = np.concatenate([[hot[0]], hot[breaks + 1]]) * self.BLOCK_PEAKS
+        ends = (np.concatenate([hot[breaks], [hot[-1]]]) + 1) * self.BLOCK_PEAKS
+        return [(int(a), int(min(b, self.length))) for a, b in zip(starts, ends)]

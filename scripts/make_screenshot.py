@@ -1,10 +1,17 @@
-"""Render the real editor window with a small demo project to docs/screenshot.png.
+"""Render the real editor window in its key states to docs/*.png (the README shows docs/screenshot.png).
 
 Uses the tiny random test model (tests/data/dia-tiny + the tiny DAC), so the "speech" is noise, but every
 pixel comes from the real app: the project is generated through the real worker thread, one line is edited
-afterwards (stale), one is left to generate, and the shot is taken while the last line is being generated.
+afterwards (stale), one is left to generate, and the main shot is taken while the last line is being generated.
 
-    python scripts/make_screenshot.py [--out docs/screenshot.png]
+    python scripts/make_screenshot.py [--out-dir docs]
+
+writes
+    screenshot.png                   a full project: takes, a stale line, a line generating, the timeline
+    screenshot-first-start.png       the window as a new user first sees it
+    screenshot-stale-line.png        the cursor on a line edited after its take: the inspector says why
+    screenshot-speaker-warnings.png  the speakers panel with a clip that waits for its transcript and warnings
+    screenshot-export.png            the export dialog
 """
 
 from __future__ import annotations
@@ -67,7 +74,7 @@ def pump(app, ms: int) -> None:
         app.processEvents()
 
 
-def wait_until(app, predicate, timeout_ms: int = 120_000) -> None:
+def wait_until(app, predicate, timeout_ms: int = 900_000) -> None:
     clock = QElapsedTimer()
     clock.start()
     while not predicate():
@@ -76,12 +83,21 @@ def wait_until(app, predicate, timeout_ms: int = 120_000) -> None:
         app.processEvents()
 
 
+def shoot(app, widget, path: Path) -> None:
+    pump(app, 100)
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "docs")
     parser.add_argument("--seed", type=int, default=SEED, help="project seed (every take's seed derives from it)")
     args = parser.parse_args()
+    out = args.out_dir
+    out.mkdir(parents=True, exist_ok=True)
     app = application()
+    from gui.export_dialog import ExportDialog
     from gui.main_window import MainWindow
 
     work = Path(tempfile.mkdtemp(prefix="dia-studio-shot-"))
@@ -93,6 +109,20 @@ def main() -> int:
     window.resize(1600, 980)
     window.show()
     window.new_project()
+    shoot(app, window, out / "screenshot-first-start.png")
+
+    # A short, clipping clip chosen for S2 before its transcript: the card lists every warning, and nothing is
+    # generated until the transcript is typed.
+    loud = work / "loud.wav"
+    raw, rate = sf.read(synth_voice(work / "raw.wav", 150.0, seed=5, seconds=1.6))
+    sf.write(loud, np.clip(6 * raw, -1, 1).astype(np.float32), rate)
+    window.speakers_panel.cards["S1"].set_clip_file(synth_voice(work / "host.wav", 190.0, seed=0))
+    window.speakers_panel.cards["S2"].set_clip_file(loud)
+    window.refresh_views()
+    shoot(app, window.speakers_dock, out / "screenshot-speaker-warnings.png")
+    for card in window.speakers_panel.cards.values():
+        card.remove_clip()
+
     session = window.session
     session.project.doc.name = "Open Weights — Episode 12"
     session.project.doc.seed = args.seed
@@ -129,13 +159,20 @@ def main() -> int:
     wait_until(app, lambda: (s := window.controller.live.get(lines[-1])) is not None and s.progress > 0.04)
     clip = window.snapshot.clip_for(lines[6]) if window.snapshot else None
     window.timeline.view.set_cursor(clip.start + clip.duration * 0.4 if clip else 0.0)
-    pump(app, 100)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(args.out))
+    shoot(app, window, out / "screenshot.png")
     window.controller.stop()
     wait_until(app, lambda: not window.controller.busy)
+
+    window.editor.move_to_block(7)  # the edited line: stale, and the inspector shows its new text
+    window.refresh_views()
+    window.statusBar().clearMessage()
+    shoot(app, window, out / "screenshot-stale-line.png")
+
+    dialog = ExportDialog(session.project, settings.export(), window)
+    dialog.show()
+    shoot(app, dialog, out / "screenshot-export.png")
+    dialog.close()
     window.shutdown()
-    print(f"wrote {args.out}")
     return 0
 
 

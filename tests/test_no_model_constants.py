@@ -14,7 +14,7 @@ NAMES = {"SAMPLE_RATE", "FRAMES_PER_SECOND", "NUM_CHANNELS", "HOP_LENGTH", "DIA_
 NUMBERS = {"3072", "44100", "44_100", "86.13", "86.1"}  # Dia 1.6B's audio length, sample rate, frame rate
 STRINGS = ("Dia-1.6B-0626", "35 s")
 ALLOWED = {  # the setting of export rates names the two rates a user may pick
-    "projects/resample.py": {"44100"}, "projects/model.py": {"44100"}, "projects/catalogue.py": {"Dia-1.6B-0626", "35 s"},
+    "projects/model.py": {"44100"}, "projects/catalogue.py": {"Dia-1.6B-0626", "35 s"},
 }
 
 

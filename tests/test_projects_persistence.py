@@ -69,7 +69,7 @@ def test_save_is_atomic_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch)
 
     monkeypatch.setattr(os, "replace", broken_replace)
     project.set_script("[S1] Version two.")
-    with pytest.raises(OSError):
+    with pytest.raises(ProjectError, match="disk is full"):
         project.save()
     monkeypatch.undo()
     assert (tmp_path / "project.json").read_bytes() == before
@@ -164,9 +164,11 @@ def test_a_missing_take_file_marks_the_take_missing_instead_of_crashing(tmp_path
     _add_take(project, "L2")
     (tmp_path / take.file).unlink()
     reopened = Project.open(tmp_path)
-    assert reopened.statuses() == {"L1": LineStatus.MISSING, "L2": LineStatus.DONE}
+    assert reopened.statuses() == {"L1": LineStatus.DAMAGED, "L2": LineStatus.DONE}
+    assert "missing" in reopened.take_problem("L1") and take.file in reopened.take_problem("L1")
     assert reopened.lines_to_generate() == ["L1"]
     with pytest.raises(TakeMissingError, match="L1-1"):
         reopened.take_audio("L1")
     timeline = reopened.timeline(allow_missing=True)
     assert [p.spec.line_id for p in timeline.placements] == ["L2"]
+    assert len(timeline.warnings) == 1 and "L1-1" in timeline.warnings[0] and take.file in timeline.warnings[0]

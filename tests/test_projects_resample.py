@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from projects.resample import resample
+from projects.audio import resample
 
 
 def _tone(freq, rate, seconds=1.0):

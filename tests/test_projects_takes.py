@@ -77,7 +77,8 @@ def test_editing_a_line_keeps_its_takes_and_a_new_take_becomes_active(project):
     assert project.line("L2").takes == [first]
     second = take(project, "L2", seed=22, value=0.2)
     line = project.line("L2")
-    assert [t.id for t in line.takes] == ["L2-1", "L2-2"] and line.active_take == "L2-2" and line.seed == 22
+    assert [t.id for t in line.takes] == ["L2-1", "L2-2"] and line.active_take == "L2-2" and line.seed is None
+    assert line.takes[-1].seed == 22  # the take has its seed; the line's (pinned) seed is the user's alone
     assert (project.folder / first.file).is_file() and (project.folder / second.file).is_file()
     project.set_active_take("L2", "L2-1")
     assert project.status("L2") is LineStatus.STALE  # the old take was made from the old text
@@ -113,7 +114,7 @@ def test_keep_only_active_is_the_one_way_to_delete_takes(project):
     assert [t.id for t in project.line("L1").takes] == [new.id]
     assert not (project.folder / old.file).exists() and not (project.folder / cut.file).exists()
     assert (project.folder / new.file).is_file()
-    assert Project.open(project.folder).doc.removed_lines == []
+    assert all(not line.takes for line in Project.open(project.folder).doc.removed_lines)  # records stay, for undo
 
 
 def test_take_records_what_it_was_made_from(project):
@@ -123,13 +124,16 @@ def test_take_records_what_it_was_made_from(project):
     assert t.file == "takes/L1-1.wav" and t.created.tzinfo is not None
 
 
-def test_a_line_deleted_while_generating_gets_no_take(project):
+def test_a_line_deleted_while_generating_keeps_its_take_with_its_record(project):
     fingerprint = project.fingerprint("L2")
     project.set_script("[S1] Hello there.")
     audio = np.zeros(100, dtype=np.float32)
-    assert project.add_take("L2", audio, RATE, seed=1, sampling=project.doc.sampling, model_id="test",
-                            fingerprint=fingerprint) is None
-    assert not (project.folder / "takes" / "L2-1.wav").exists()
+    take = project.add_take("L2", audio, RATE, seed=1, sampling=project.doc.sampling, model_id="test",
+                            fingerprint=fingerprint)
+    assert take is not None and (project.folder / take.file).exists()  # no take is ever lost
+    assert [line.id for line in project.doc.removed_lines if line.takes] == ["L2"]
+    assert project.add_take("L99", audio, RATE, seed=1, sampling=project.doc.sampling, model_id="test",
+                            fingerprint=fingerprint) is None  # a line the project never had
 
 
 # ----- seeds -----------------------------------------------------------------------------------------
