@@ -1,6 +1,7 @@
 """Reading Dia weights from a folder in either official layout, strictly, straight into the target dtype.
 
-- nari layout: `model.safetensors` or a torch-saved `*.pth` / `pytorch_model.bin` with keys like
+- nari layout (0626 and v0.1 alike): `model.safetensors` or a torch-saved `*.pth` (`dia-v1.pth` for 0626,
+  `dia-v0_1.pth` for v0.1, read with `weights_only=True`) / `pytorch_model.bin` with keys like
   `encoder.layers.0.self_attention.q_proj.weight` of shape [in, heads, head_dim] (Flax DenseGeneral kernels).
 - transformers layout: `model.safetensors.index.json` + shards, or one `model.safetensors`, with keys like
   `model.encoder.layers.0.self_attention.q_proj.weight` of shape [out, in].
@@ -19,7 +20,8 @@ from .config import DiaConfig
 from .errors import ModelLoadError
 from .model import DiaModel, RotaryEmbedding
 
-WEIGHT_FILES = ("model.safetensors.index.json", "model.safetensors", "dia-v1.pth", "pytorch_model.bin")
+WEIGHT_FILES = ("model.safetensors.index.json", "model.safetensors", "dia-v1.pth", "dia-v0_1.pth",
+                "pytorch_model.bin")
 
 
 def find_weights(folder: Path) -> Path:

@@ -21,6 +21,7 @@ def encode_text_pair(model: DiaModel, tokens: torch.Tensor) -> torch.Tensor:
 def fill_cross_cache(model: DiaModel, cache: KVCache, slot: int, enc: torch.Tensor) -> None:
     for i, layer in enumerate(model.decoder.layers):
         k, v = layer.cross_attention.project_kv(enc)
+        k = model.decoder.rotate_cross_keys(k)  # v0.1 only
         cache.set_cross(i, slot, k.transpose(1, 2), v.transpose(1, 2))
 
 
@@ -32,6 +33,7 @@ def prefill_slot(model: DiaModel, cache: KVCache, slot: int, tokens: torch.Tenso
     t = tokens.shape[0]
     x = dec.embeddings(tokens.unsqueeze(0).expand(2, -1, -1))
     positions = torch.arange(t, device=x.device).expand(2, t)
+    cross_tables = dec.cross_query_tables(positions)  # v0.1 only
     for i, layer in enumerate(dec.layers):
         sa = layer.self_attention
         h = layer.pre_sa_norm(x, cd)
@@ -43,7 +45,7 @@ def prefill_slot(model: DiaModel, cache: KVCache, slot: int, tokens: torch.Tenso
         cache.self_v[i][rows, :, :t] = v
         x = x + sa.attend(q, k, v, causal=True)
         ca = layer.cross_attention
-        q = ca.project_q(layer.pre_ca_norm(x, cd)).transpose(1, 2)
+        q = dec.rotate_cross_query(ca.project_q(layer.pre_ca_norm(x, cd)), cross_tables).transpose(1, 2)
         k, v = cache.slot_cross_kv(i, slot, text_len)
         x = x + ca.attend(q, k.to(cd), v.to(cd))
         x = x + layer.mlp(layer.pre_mlp_norm(x, cd))
@@ -72,6 +74,7 @@ def decode_step(
     row_pos = positions.repeat_interleave(2, dim=0)  # [2S]
     x = dec.embeddings(row_tokens)
     rope = dec.rope.tables(row_pos.unsqueeze(1))  # the same for every layer
+    cross_tables = dec.cross_query_tables(row_pos.unsqueeze(1))  # v0.1 only
     if slot_keys is None:
         self_mask = (torch.arange(self_len, device=x.device) <= row_pos.unsqueeze(1)).view(rows, 1, 1, self_len)
         cross_mask = cache.cross_valid[:, :cross_len].view(rows, 1, 1, cross_len)
@@ -81,13 +84,13 @@ def decode_step(
         ca = layer.cross_attention
         if slot_keys is None:
             x = x + sa.attend(q, cache.self_k[i][:, :, :self_len], cache.self_v[i][:, :, :self_len], self_mask)
-            q = ca.project_q(layer.pre_ca_norm(x, cd)).transpose(1, 2)
+            q = dec.rotate_cross_query(ca.project_q(layer.pre_ca_norm(x, cd)), cross_tables).transpose(1, 2)
             x = x + ca.attend(q, cache.cross_k[i][:, :, :cross_len], cache.cross_v[i][:, :, :cross_len], cross_mask)
         else:
             keys = [(cache.self_k[i][2 * s:2 * s + 2, :, :n], cache.self_v[i][2 * s:2 * s + 2, :, :n]) if n else None
                     for s, (n, _) in enumerate(slot_keys)]
             x = x + sa.attend_per_slot(q, keys)
-            q = ca.project_q(layer.pre_ca_norm(x, cd)).transpose(1, 2)
+            q = dec.rotate_cross_query(ca.project_q(layer.pre_ca_norm(x, cd)), cross_tables).transpose(1, 2)
             keys = [cache.slot_cross[i][s] if n else None for s, (_, n) in enumerate(slot_keys)]
             x = x + ca.attend_per_slot(q, keys)
         x = x + layer.mlp(layer.pre_mlp_norm(x, cd))

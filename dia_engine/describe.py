@@ -32,7 +32,7 @@ DESCRIPTION_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "
 def dia_info(config: DiaConfig, model_id: str) -> ModelInfo:
     """The description of a Dia 1.6B checkpoint with this config (the engine's `info` uses it too)."""
     return ModelInfo(
-        family="dia", variant=getattr(config, "variant", "0626"), model_id=model_id, sample_rate=SAMPLE_RATE,
+        family="dia", variant=config.variant, model_id=model_id, sample_rate=SAMPLE_RATE,
         frames_per_second=FRAMES_PER_SECOND, max_frames=config.decoder.audio_length,
         text_limit=config.encoder.text_length, text_unit="bytes",
         codebooks=config.decoder.num_channels, word_timestamps=False,

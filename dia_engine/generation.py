@@ -22,7 +22,7 @@ from .decoding import decode_step, encode_text_pair, fill_cross_cache, prefill_s
 from .delay import delayed_prefill, revert_delay
 from .kv_cache import KVCache, bucket
 from .model import DiaModel
-from .sampling import select_tokens
+from .sampling import select_tokens, select_tokens_v01
 from .text import encode_text
 from .types import FRAMES_PER_SECOND, GenerationRequest, Progress
 
@@ -38,7 +38,11 @@ def draw_seed() -> int:
 
 
 def estimate_max_tokens(req: GenerationRequest, cfg: DiaConfig) -> int:
-    """A generous decoder-step budget for a request whose `max_tokens` is None."""
+    """A generous decoder-step budget for a request whose `max_tokens` is None.
+
+    v0.1 keeps its reference's meaning instead: the whole (rounded) audio length, ended by the model's EOS."""
+    if cfg.variant == "v0.1":
+        return cfg.decoder.audio_length
     text = req.text
     for tag in ("[S1]", "[S2]"):
         text = text.replace(tag, "")
@@ -152,10 +156,12 @@ class GenerationLoop:
             if self.device.type == "cuda":
                 logits = logits.clone()  # CUDA-graph outputs are overwritten by the next replay
             p = torch.from_numpy(params).to(self.device)
-            pred = select_tokens(
-                logits[:, 1], logits[:, 0], p[:, 0].float(), p[:, 1].float(), p[:, 2].float(), p[:, 3].long(),
-                torch.from_numpy(uniforms), cfg.eos_token_id, cfg.pad_token_id,
-            ).cpu().numpy()
+            args = (logits[:, 1], logits[:, 0], p[:, 0].float(), p[:, 1].float(), p[:, 2].float(), p[:, 3].long(),
+                    torch.from_numpy(uniforms), cfg.eos_token_id)
+            if cfg.variant == "v0.1":
+                pred = select_tokens_v01(*args).cpu().numpy()
+            else:
+                pred = select_tokens(*args, cfg.pad_token_id).cpu().numpy()
             for s in active:
                 job = jobs[s]
                 self._advance(job, pred[s])

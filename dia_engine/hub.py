@@ -7,11 +7,12 @@ from pathlib import Path
 
 from .errors import ModelLoadError
 
-# One copy of the weights is enough; the 0626 repo stores three. In order of preference.
+# One copy of the weights is enough; the 0626 repo stores three, the v0.1 repo two. In order of preference.
 WEIGHT_PATTERNS = (
     ["config.json", "model.safetensors.index.json", "model-*.safetensors"],
     ["config.json", "model.safetensors"],
     ["config.json", "dia-v1.pth"],
+    ["config.json", "dia-v0_1.pth"],  # nari-labs/Dia-1.6B (v0.1), should its model.safetensors be absent
 )
 
 

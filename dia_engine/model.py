@@ -5,7 +5,7 @@ layout onto it. Notable reference details kept here on purpose:
 - attention has no 1/sqrt(d) scale (scale=1.0), and no biases anywhere;
 - RMSNorm normalises in fp32, rounds to the input dtype, then multiplies by an fp32 weight;
 - half-split ("rotate_half") RoPE in fp32 with angle = position / timescale (a division);
-- cross-attention has no RoPE (0626 weights);
+- cross-attention has no RoPE for 0626 weights; v0.1 rotates its queries and keys (`Decoder.cross_rope`);
 - the decoder input sums the 9 channel embeddings one after another in the compute dtype;
 - logits are computed from the final norm cast to the compute dtype and returned in fp32.
 """
@@ -39,14 +39,18 @@ class RMSNorm(nn.Module):
 
 
 class RotaryEmbedding(nn.Module):
-    def __init__(self, head_dim: int, theta: float):
+    def __init__(self, head_dim: int, theta: float, min_timescale: float = 1.0):
         super().__init__()
-        self.head_dim, self.theta = head_dim, theta
+        self.head_dim, self.theta, self.min_timescale = head_dim, theta, min_timescale
         self.register_buffer("timescale", self.compute_timescale(), persistent=False)
 
     def compute_timescale(self, device: torch.device | None = None) -> torch.Tensor:
+        """min * (theta / min) ** (2i / head_dim) in fp32; with min = 1 (every released checkpoint) this is
+        exactly theta ** (2i / head_dim)."""
         fraction = 2.0 * torch.arange(0, self.head_dim // 2, dtype=torch.float32, device=device) / self.head_dim
-        return self.theta**fraction
+        if self.min_timescale == 1:
+            return self.theta**fraction
+        return self.min_timescale * (self.theta / self.min_timescale) ** fraction
 
     def forward(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """x: [B, T, H, D]; positions: [B, T] (any numeric dtype)."""
@@ -235,7 +239,7 @@ class Encoder(nn.Module):
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
         self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.num_layers))
         self.norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
-        self.rope = RotaryEmbedding(cfg.head_dim, cfg.rope_theta)
+        self.rope = RotaryEmbedding(cfg.head_dim, cfg.rope_theta, cfg.rope_min_timescale)
 
     def forward(self, tokens: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         """tokens: [B, T] byte ids; valid: [B, T] bool (None: every position is real text)."""
@@ -291,7 +295,26 @@ class Decoder(nn.Module):
         self.embeddings = ChannelEmbeddings(cfg.num_channels, cfg.vocab_size, cfg.hidden_size)
         self.layers = nn.ModuleList(DecoderLayer(cfg, encoder_hidden) for _ in range(cfg.num_layers))
         self.norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
-        self.rope = RotaryEmbedding(cfg.head_dim, cfg.rope_theta)
+        self.rope = RotaryEmbedding(cfg.head_dim, cfg.rope_theta, cfg.rope_min_timescale)
+        # v0.1 only: cross-attention queries rotate at their decoder position, cached keys at their encoder
+        # position (see `rotate_cross_keys`). 0626 has no cross-attention RoPE.
+        self.cross_rope = (RotaryEmbedding(cfg.cross_head_dim, cfg.rope_theta, cfg.rope_min_timescale)
+                           if cfg.cross_attention_rope else None)
+
+    def rotate_cross_keys(self, k: torch.Tensor) -> torch.Tensor:
+        """Cross-attention keys [B, T, H, D] of encoder positions 0..T-1, rotated where the model does (v0.1)."""
+        if self.cross_rope is None:
+            return k
+        positions = torch.arange(k.shape[1], device=k.device, dtype=torch.float32).expand(k.shape[:2])
+        return self.cross_rope(k, positions)
+
+    def cross_query_tables(self, positions: torch.Tensor):
+        """`rope.tables` for cross-attention queries at decoder `positions` [B, T]; None where they do not rotate."""
+        return None if self.cross_rope is None else self.cross_rope.tables(positions)
+
+    def rotate_cross_query(self, q: torch.Tensor, tables) -> torch.Tensor:
+        """Cross-attention queries [B, T, H, D], rotated by `cross_query_tables` (unchanged when None)."""
+        return q if tables is None else RotaryEmbedding.rotate(q, *tables)
 
 
 class DiaModel(nn.Module):

@@ -1,4 +1,5 @@
-"""Choosing the next token of every channel from guided logits (reference 0626 rules), row by row.
+"""Choosing the next token of every channel from guided logits, row by row, by the rules of each release:
+`select_tokens` for 0626 and `select_tokens_v01` for the original v0.1 release.
 
 Each slot has its own parameters and its own random stream, and every operation works along the
 vocabulary axis only, so a slot's choice never depends on the other slots in the batch.
@@ -41,6 +42,8 @@ def select_tokens(
     logits[..., pad:] = NEG_INF  # PAD, BOS and the unused slot are never sampled
     logits[:, 1:, eos:] = NEG_INF  # only channel 0 may end the speech
     greedy = logits.argmax(-1)
+    if not bool((temperature > 0).any()):
+        return greedy  # an all-greedy step skips the sampling work (the result is the same)
 
     scaled = logits / temperature.clamp_min(1e-6).view(-1, 1, 1)
     # EOS rule: EOS is allowed only when it is the single most likely token, and then it is certain.
@@ -48,7 +51,43 @@ def select_tokens(
     scaled[..., eos] = torch.where(eos_first, scaled[..., eos], torch.full_like(scaled[..., eos], NEG_INF))
     scaled[..., :eos] = scaled[..., :eos].masked_fill(eos_first.unsqueeze(-1), NEG_INF)
     scaled = scaled.masked_fill(_keep_top_k(scaled, top_k), NEG_INF)
+    return torch.where(temperature.view(-1, 1) > 0, _draw_top_p(scaled, top_p, uniforms), greedy)
 
+
+def select_tokens_v01(
+    cond: torch.Tensor,
+    uncond: torch.Tensor,
+    cfg_scale: torch.Tensor,
+    temperature: torch.Tensor,
+    top_p: torch.Tensor,
+    top_k: torch.Tensor,
+    uniforms: torch.Tensor,
+    eos: int,
+) -> torch.Tensor:
+    """The v0.1 rules (reference `2811af1`), same arguments as `select_tokens`.
+
+    Greedy and sampling both read the guided logits themselves (0626 samples the conditional ones). Channel 0's
+    EOS value is scaled by 0.8 (a float32 product, so a negative one moves toward zero); an EOS that is the
+    most likely token is still drawn, not forced; top-k applies to the tempered logits.
+    """
+    guided = cond + cfg_scale.view(-1, 1, 1) * (cond - uncond)
+    guided[..., eos + 1:] = NEG_INF  # PAD, BOS and the unused slot
+    guided[:, 1:, eos:] = NEG_INF  # only channel 0 may end the speech
+    guided[:, 0, eos] *= torch.tensor(0.8, dtype=guided.dtype)
+    greedy = guided.argmax(-1)
+    if not bool((temperature > 0).any()):
+        return greedy
+
+    scaled = guided / temperature.clamp_min(1e-6).view(-1, 1, 1)
+    eos_not_first = scaled.argmax(-1) != eos
+    scaled[..., eos] = scaled[..., eos].masked_fill(eos_not_first, NEG_INF)
+    scaled = scaled.masked_fill(_keep_top_k(scaled, top_k), NEG_INF)
+    return torch.where(temperature.view(-1, 1) > 0, _draw_top_p(scaled, top_p, uniforms), greedy)
+
+
+def _draw_top_p(scaled: torch.Tensor, top_p: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """One token per row of `scaled` [S, C, V] (tempered, filtered logits), drawn with the slot's uniforms
+    [S, C] from what remains after top-p [S]."""
     # Top-p: drop the tail once the cumulative probability passes top_p; the crossing token stays.
     probs = torch.softmax(scaled, dim=-1)
     sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
@@ -64,5 +103,4 @@ def select_tokens(
     u = uniforms.to(cdf.device).unsqueeze(-1) * cdf[..., -1:]
     drawn = (cdf <= u).sum(-1).clamp(max=cdf.shape[-1] - 1)
     drawn_ok = probs.gather(-1, drawn.unsqueeze(-1)).squeeze(-1) > 0
-    drawn = torch.where(drawn_ok, drawn, scaled.argmax(-1))
-    return torch.where(temperature.view(-1, 1) > 0, drawn, greedy)
+    return torch.where(drawn_ok, drawn, scaled.argmax(-1))
