@@ -7,7 +7,6 @@ pytest.importorskip("dia_engine.dia2", reason="the Dia2 engine (issue 12) is not
 
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from projects.generation import GenerationService

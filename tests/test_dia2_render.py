@@ -8,7 +8,6 @@ pytest.importorskip("dia_engine.dia2", reason="the Dia2 engine (issue 12) is not
 
 import json
 
-import pytest
 import soundfile as sf
 
 import commands.render

@@ -11,7 +11,6 @@ import shutil
 
 import httpx
 import openai
-import pytest
 import soundfile as sf
 
 from server.app import create_app

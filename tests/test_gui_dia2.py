@@ -10,7 +10,6 @@ pytest.importorskip("dia_engine.dia2", reason="the Dia2 engine (issue 12) is not
 
 import dataclasses
 
-import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 

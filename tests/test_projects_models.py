@@ -10,7 +10,6 @@ pytest.importorskip("dia_engine.dia2", reason="the Dia2 engine (issue 12) is not
 import json
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from projects.export import ExportOptions
