@@ -52,6 +52,8 @@ def make_window(qtbot, tmp_path, tiny_engine, questions):
 
     def make(engine_factory=lambda _settings: tiny_engine, settings_file: Path | None = None) -> MainWindow:
         q = QSettings(str(settings_file or tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        if q.value("engine/model") is None:  # the editor's model is the tiny one the factory gives
+            q.setValue("engine/model", str(ROOT / "tests/data/dia-tiny"))
         window = MainWindow(AppSettings(q), scratch_root=tmp_path / "scratch", engine_factory=engine_factory)
         window.resize(1280, 800)
         window.show()
