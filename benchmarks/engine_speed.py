@@ -151,9 +151,18 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="repeat everything; figures are medians over rounds")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--family", choices=["dia", "dia2"], default="dia", help="dia2: see benchmarks/dia2_speed.py")
+    ap.add_argument("--size", choices=["1b", "2b"], default="2b", help="Dia2 size (with --family dia2)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.family == "dia2":
+        from benchmarks.dia2_speed import run as run_dia2
+
+        report = run_dia2(args.size, args.device, args.dtype, args.steps, [int(x) for x in args.batches.split(",")])
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2))
+        return
     if args.model:
         engine = DiaEngine.from_pretrained(args.model, device=args.device, dtype=args.dtype, codec=None)
     else:

@@ -58,10 +58,11 @@ def sampling_from_args(args: argparse.Namespace):
 
 
 def load_engine(args: argparse.Namespace):
-    from dia_engine import DiaEngine
+    from dia_engine import DiaEngine, TqdmProgress, observe_downloads
 
     codec = None if str(args.codec).lower() == "none" else args.codec
-    return DiaEngine.from_pretrained(args.model, device=args.device, dtype=args.dtype, codec=codec)
+    with observe_downloads(TqdmProgress()):  # a first hub download shows a bar with bytes, rate and time left
+        return DiaEngine.from_pretrained(args.model, device=args.device, dtype=args.dtype, codec=codec)
 
 
 def fail(message: str) -> int:

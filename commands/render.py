@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .common import (add_dia2_sampling_options, add_engine_options, add_sampling_options, describe_model, fail,
                      load_engine, print_warnings, validate_inputs)
+from .recognise import add_recogniser_options, auto_transcript, is_auto, make_transcriber, showing_downloads
 
 SAMPLING_ARGS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k", "top_k", "text_temperature", "text_top_k",
                  "max_tokens")
@@ -35,7 +36,8 @@ def add_parser(sub) -> None:
     p.add_argument("--voice", action="append", default=[], metavar="S1=CLIP",
                    help="reference clip of a speaker (repeatable; any format libsndfile reads)")
     p.add_argument("--transcript", action="append", default=[], metavar="S1=TEXT",
-                   help="what is said in the speaker's clip (default: the .txt file beside the clip)")
+                   help="what is said in the speaker's clip (default: the .txt file beside the clip); "
+                        "S1=auto: heard by the speech recogniser (cached by the clip's content)")
     p.add_argument("--name", action="append", default=[], metavar="S1=NAME",
                    help="speaker's display name, used in subtitles and the manifest")
     p.add_argument("--lufs", type=_lufs, default=None,
@@ -47,9 +49,19 @@ def add_parser(sub) -> None:
                    "the model times its words: Dia2)")
     p.add_argument("--sample-rate", type=int, choices=EXPORT_RATES, default=None,
                    help="the mix's sample rate; takes of other rates are resampled (default: the project's, 44100)")
+    p.add_argument("--check", action="store_true",
+                   help="check every line's take with the speech recogniser (missing or extra words, speaking "
+                        "rate, long silences, clipping) and list the lines that fail")
+    p.add_argument("--retake-failing", type=int, default=0, metavar="N",
+                   help="check the takes and regenerate each failing line up to N times with new seeds; every "
+                        "take is kept and the best one made active")
+    p.add_argument("--check-threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a take-check threshold, e.g. max_missing_words=1 or max_pause=2.5 (repeatable; "
+                        "see docs/recogniser.md)")
     add_engine_options(p)
     add_sampling_options(p)
     add_dia2_sampling_options(p)
+    add_recogniser_options(p)
     for action in p._actions:  # argparse has no public way to reword a shared option's help
         if action.dest == "seed":
             action.help = ("project seed: a fresh render of the same script is then reproducible (default: the "
@@ -101,7 +113,7 @@ def _render(args: argparse.Namespace) -> int:
     from projects.sampling import canonical
     from projects.project import Project
     from projects.script import parse_script
-    from projects.store import PROJECT_FILE
+    from projects.store import PROJECT_FILE, ProjectError
     from projects.voices import check_clip, file_sha256, tagged_transcript
 
     # ---- check every input before touching anything ----------------------------------------------
@@ -119,9 +131,16 @@ def _render(args: argparse.Namespace) -> int:
     voices = {s: Path(v) for s, v in _speaker_values(args.voice, "--voice").items()}
     transcripts = _speaker_values(args.transcript, "--transcript")
     names = _speaker_values(args.name, "--name")
+    if args.retake_failing < 0:
+        return fail(f"--retake-failing must be 0 or more, got {args.retake_failing}")
+    checking = args.check or args.retake_failing > 0
+    thresholds = _thresholds(args.check_threshold)
+    transcriber = make_transcriber(args) if checking or any(is_auto(t) for t in transcripts.values()) else None
     clip_seconds: dict[str, float] = {}
     for speaker, clip in voices.items():
         clip_seconds[speaker] = check_clip(clip)
+        if is_auto(transcripts.get(speaker)):
+            transcripts[speaker] = auto_transcript(transcriber, clip, f"{speaker}'s clip {clip.name}")
         if speaker not in transcripts:
             beside = clip.with_suffix(".txt")
             if not beside.is_file():
@@ -142,6 +161,17 @@ def _render(args: argparse.Namespace) -> int:
     for speaker in transcripts:
         if speaker not in voices and not project.doc.speakers[speaker].clip:
             return fail(f"--transcript {speaker}=... needs a clip: pass --voice {speaker}=CLIP")
+        if is_auto(transcripts[speaker]):  # the clip already in the project
+            clip = folder / project.doc.speakers[speaker].clip
+            transcripts[speaker] = auto_transcript(transcriber, clip, f"{speaker}'s clip in the project")
+    if checking:
+        try:
+            with showing_downloads():
+                transcriber.locate()  # now, not after the generation: say at once when the checks cannot run
+        except ProjectError as error:
+            return fail(f"--check and --retake-failing need the speech recogniser: {error}")
+    if transcriber is not None:
+        transcriber.unload()  # its memory goes to the generation; loaded again for the checks
     info = describe_model(args.model)  # its limits and sampling, from its config (None: loading says why)
     if info is not None:
         project.use_sampling_of(info.family)  # the values this project keeps for the model's family
@@ -192,6 +222,10 @@ def _render(args: argparse.Namespace) -> int:
             return status
     else:
         print("all lines are up to date: nothing to generate", file=sys.stderr)
+    if checking:
+        status = _check_takes(project, engine, transcriber, args, thresholds)
+        if status:
+            return status
     earlier = _earlier_extras(out)
     result = project.export(out, options)
     for stale in sorted(earlier - set(result.files)):  # an earlier render's stems/subtitles no longer match the mix
@@ -268,6 +302,56 @@ def _generate(project, engine) -> int:
         return fail("generation stopped before every line was done; run again to finish")
     count = len(report.takes)
     print(f"generated {count} line{'' if count == 1 else 's'} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _thresholds(pairs: list[str]):
+    from projects.take_check import CheckThresholds
+
+    defaults = CheckThresholds().to_dict()
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in defaults:
+            raise ValueError(f"--check-threshold {pair!r}: write NAME=VALUE with NAME one of {', '.join(defaults)}")
+        try:
+            values[name] = type(defaults[name])(value)
+        except ValueError:
+            raise ValueError(f"--check-threshold {pair!r}: {value!r} is not a number") from None
+    return CheckThresholds(**{**defaults, **values})
+
+
+def _check_takes(project, engine, transcriber, args, thresholds) -> int:
+    """Check every line's active take; with --retake-failing N, regenerate the failing ones (best take wins)."""
+    from projects.generation import GenerationService
+    from projects.take_review import TakeReviewer, retake_failing
+
+    reviewer = TakeReviewer(project, transcriber, thresholds)
+    line_ids = [line.id for line in project.lines if line.active_take is not None]
+    print(f"checking {len(line_ids)} takes with {transcriber.model_id}…", file=sys.stderr, flush=True)
+    checks = {line_id: reviewer.check(line_id) for line_id in line_ids}
+    failing = [line_id for line_id, check in checks.items() if not check.passed]
+    if failing and args.retake_failing > 0:
+        print(f"{len(failing)} failing: regenerating each up to {args.retake_failing} times", file=sys.stderr,
+              flush=True)
+        service = GenerationService(project, engine if engine is not None else load_engine(args))
+
+        first_takes = {line_id: project.line(line_id).active_take for line_id in failing}
+
+        def report(line_id, take_id, check) -> None:
+            if take_id != first_takes[line_id]:  # the retakes (the first take's verdict is printed below)
+                print(f"  line {project.script_line(line_id).source_line} take {take_id}: {check.verdict}",
+                      file=sys.stderr, flush=True)
+
+        checks.update(retake_failing(service, reviewer, failing, args.retake_failing, on_check=report))
+        failing = [line_id for line_id, check in checks.items() if not check.passed]
+    for line_id in failing:
+        parsed = project.script_line(line_id)
+        print(f"check: line {parsed.source_line} ({parsed.speaker}) take {project.line(line_id).active_take}: "
+              f"{checks[line_id].verdict}", file=sys.stderr)
+    print(f"checked {len(checks)} lines: {len(checks) - len(failing)} ok, {len(failing)} failing", file=sys.stderr)
+    transcriber.unload()
     return 0
 
 

@@ -8,6 +8,7 @@ import os
 import sys
 
 from commands.common import add_engine_options, fail, load_engine
+from commands.recognise import add_recogniser_options, make_transcriber, showing_downloads
 
 API_KEY_ENV = "DIA_STUDIO_API_KEY"
 
@@ -39,6 +40,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="debug logging, and tracebacks in the messages of 5xx errors")
     add_engine_options(parser)
+    add_recogniser_options(parser)  # transcribes --voices clips that have no .txt beside them
     parser.set_defaults(func=run)
     return parser
 
@@ -61,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.voices:
-            voices, warnings = VoiceLibrary.from_folder(args.voices)
+            transcriber = make_transcriber(args)
+            with showing_downloads():
+                voices, warnings = VoiceLibrary.from_folder(args.voices, transcriber)
+            transcriber.unload()  # transcripts are cached; the memory goes to the TTS model
         elif args.project:
             voices, warnings = VoiceLibrary.from_project(args.project)
         else:

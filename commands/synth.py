@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .common import (add_dia2_sampling_options, add_engine_options, add_sampling_options, fail, load_engine,
                      describe_model, print_warnings, sampling_from_args, validate_inputs)
+from .recognise import add_recogniser_options, auto_transcript, is_auto, make_transcriber
 
 
 def add_parser(sub) -> None:
@@ -16,11 +17,12 @@ def add_parser(sub) -> None:
     p.add_argument("text", help="speaker-tagged text; start with [S1]")
     p.add_argument("--out", required=True, help="output file (.wav or .flac)")
     p.add_argument("--voice", help="reference clip for the voice (any format libsndfile reads)")
-    p.add_argument("--voice-transcript", help="what is said in the reference clip (required with --voice; Dia2 "
-                   "places its words with approximate timings)")
+    p.add_argument("--voice-transcript", help="what is said in the reference clip (required with --voice); 'auto': "
+                                              "heard by the speech recogniser (cached by the clip's content)")
     add_engine_options(p)
     add_sampling_options(p)
     add_dia2_sampling_options(p)
+    add_recogniser_options(p)
     p.set_defaults(func=run)
 
 
@@ -42,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     # Everything render checks, before the model loads: a typo costs no load and no generation.
     try:
         clip_seconds = check_clip(Path(args.voice)) if args.voice else 0.0
+        if is_auto(args.voice_transcript):
+            transcriber = make_transcriber(args)
+            args.voice_transcript = auto_transcript(transcriber, Path(args.voice), f"the clip {Path(args.voice).name}")
+            transcriber.unload()  # its memory goes to the generation
         prompt = tagged_transcript("S1", args.voice_transcript) if args.voice else ""
         _, warnings = validate_inputs("synth", script=parse_script(text), out=out, fmt=None, codec=args.codec,
                                       prompt_transcript=prompt, prompt_seconds=clip_seconds,

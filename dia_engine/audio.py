@@ -17,8 +17,10 @@ MAX_CLIP_SECONDS = 20.0
 SILENCE_PEAK = 1e-4
 
 
-def read_clip(audio: str | Path | np.ndarray, sample_rate: int | None = None) -> np.ndarray:
-    """Mono float32 at 44.1 kHz, trimmed to MAX_CLIP_SECONDS. Raises AudioInputError naming the problem."""
+def read_clip(audio: str | Path | np.ndarray, sample_rate: int | None = None, target_rate: int = SAMPLE_RATE
+              ) -> np.ndarray:
+    """Mono float32 at `target_rate` (Dia 1.6B's 44.1 kHz unless told), trimmed to MAX_CLIP_SECONDS.
+    Raises AudioInputError naming the problem."""
     if isinstance(audio, (str, Path)):
         import soundfile as sf
 
@@ -50,13 +52,13 @@ def read_clip(audio: str | Path | np.ndarray, sample_rate: int | None = None) ->
     mono = data.mean(axis=1).astype(np.float32)
     if np.max(np.abs(mono)) < SILENCE_PEAK:
         raise AudioInputError(f"{name} is silent")
-    if sample_rate != SAMPLE_RATE:
-        mono = resample(mono, int(sample_rate), SAMPLE_RATE)
-    seconds = len(mono) / SAMPLE_RATE
+    if sample_rate != target_rate:
+        mono = resample(mono, int(sample_rate), target_rate)
+    seconds = len(mono) / target_rate
     if seconds > LONG_CLIP_SECONDS:
         log.warning("%s is %.1f s long; Dia works best with 5-10 s prompts (using the first %.0f s at most)",
                     name, seconds, MAX_CLIP_SECONDS)
-        mono = mono[: int(MAX_CLIP_SECONDS * SAMPLE_RATE)]
+        mono = mono[: int(MAX_CLIP_SECONDS * target_rate)]
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 

@@ -5,7 +5,9 @@
 - v0.1 (`nari-labs/Dia-1.6B`, the original release): `version`, `model` {encoder, decoder, ...} and `data`
   blocks, read by `from_v01`. Its text and audio lengths are rounded up to multiples of 128, as the reference
   does when it reads them, and its decoder rotates cross-attention queries and keys.
-Unused fields are ignored; needed fields that are missing or invalid raise `ModelLoadError` naming the field.
+transformers 5.x writes the 0626 top-level `bos/eos/pad_token_id` as null, keeping them in `decoder_config`
+only; those fall back to the decoder's. Unused fields are ignored; needed fields that are missing or invalid
+raise `ModelLoadError` naming the field.
 """
 
 from __future__ import annotations
@@ -131,14 +133,21 @@ class DiaConfig:
             encoder=encoder,
             decoder=decoder,
             delay_pattern=tuple(delay),
-            bos_token_id=r.non_negative_int("bos_token_id"),
-            eos_token_id=r.non_negative_int("eos_token_id"),
-            pad_token_id=r.non_negative_int("pad_token_id"),
+            bos_token_id=_token_id(r, dec, "bos_token_id"),
+            eos_token_id=_token_id(r, dec, "eos_token_id"),
+            pad_token_id=_token_id(r, dec, "pad_token_id"),
         )
         for name in ("bos_token_id", "eos_token_id", "pad_token_id"):
             if getattr(cfg, name) >= decoder.vocab_size:
                 raise ModelLoadError(f"{source}: '{name}' must be below the decoder vocab_size {decoder.vocab_size}")
         return cfg
+
+
+def _token_id(top: "_Reader", decoder: "_Reader", key: str) -> int:
+    """A special token id; transformers 5 saves the top-level ones as null and keeps them in `decoder_config`."""
+    if top.data.get(key) is None and decoder.data.get(key) is not None:
+        return decoder.non_negative_int(key)
+    return top.non_negative_int(key)
 
 
 class _Reader:

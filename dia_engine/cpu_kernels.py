@@ -8,7 +8,7 @@ cost a step about what 2 do. Attention over every slot, RMSNorm, and RoPE with t
 call where torch needs many small operations.
 
 The library is compiled with the system C compiler for this very CPU (`-march=native`) the first time it is
-needed, and the library is cached (`DIA_STUDIO_CACHE`, else `~/.cache/dia-studio`). Without a compiler,
+needed, and the library is cached in the app's cache folder (`appdirs.cache_dir()`, or `DIA_STUDIO_CACHE`). Without a compiler,
 without OpenMP, without AVX-512 or with `DIA_NATIVE_KERNELS=0`, `load()` gives None and the engine keeps
 oneDNN, so nothing but speed depends on it.
 """
@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from . import appdirs
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +186,7 @@ def load() -> NativeKernels | None:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("DIA_STUDIO_CACHE")
-    if not root:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dia-studio"
-    return Path(root) / "kernels"
+    return appdirs.cache_dir() / "kernels"
 
 
 def build(directory: Path, compiler: str | None = None) -> Path:

@@ -19,7 +19,7 @@ from .family import DIA2, detect_family, read_config
 from .hub import _looks_like_repo_id
 from .info import ModelInfo
 from .text import text_byte_length
-from .types import DIA_DEFAULT_SAMPLING, FRAMES_PER_SECOND, SAMPLE_RATE, SamplingParams
+from .types import DIA_DEFAULT_SAMPLING, FRAMES_PER_SECOND, SAMPLE_RATE
 
 DIA_SPEECH_CHARS_PER_SECOND = 15.0  # typical Dia 1.6B speaking rate (spoken characters per second)
 DIA_SAMPLING_FIELDS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k")
@@ -135,62 +135,13 @@ def find_local_copy(source: str | os.PathLike, cache_dir: str | None = None) -> 
     return LocalCopy(folder, sum(f.stat().st_size for f in files))
 
 
-# ------------------------------------------------------------------------------------------------- Dia2
-# Until the Dia2 engine (issue 12) lands, its description is read here from the config and tokenizer; the engine's
-# own config reader and tokenizer replace `_describe_dia2`'s body then, so `describe` and `engine.info` agree.
-DIA2_SAMPLE_RATE = 24000  # Mimi
-DIA2_FRAMES_PER_SECOND = 12.5
-DIA2_DEFAULT_CONTEXT_STEPS = 1500  # the reference's default `runtime.max_context_steps`
-DIA2_SPEECH_CHARS_PER_SECOND = 14.0
-DIA2_SAMPLING_FIELDS = ("cfg_scale", "temperature", "top_k", "text_temperature", "text_top_k", "cfg_filter_top_k")
-# The reference library's `generate` defaults (text stream 0.6 / 50, audio 0.8 / 50, cfg 2.0, filter k 50).
-DIA2_DEFAULT_SAMPLING = SamplingParams(cfg_scale=2.0, temperature=0.8, top_k=50, text_temperature=0.6, text_top_k=50,
-                                       cfg_filter_top_k=50)
-DIA2_SIZES = {(28, 2048): "2b", (30, 1024): "1b"}  # (decoder layers, width) of the released checkpoints
-
-
 def _describe_dia2(folder: Path, raw: dict, model_id: str) -> ModelInfo:
-    where = folder / "config.json"
-    try:
-        channels = int(raw["data"]["channels"])
-        decoder = raw["model"]["decoder"]
-        size = (int(decoder["n_layer"]), int(decoder["n_embd"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelLoadError(f"{where}: missing or bad Dia2 field {exc}") from None
-    runtime = raw.get("runtime") or {}
-    steps = runtime.get("max_context_steps", DIA2_DEFAULT_CONTEXT_STEPS)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ModelLoadError(f"{where}: 'runtime.max_context_steps' must be a positive integer, got {steps!r}")
-    if channels < 3:
-        raise ModelLoadError(f"{where}: 'data.channels' must be at least 3 (2 text streams + codebooks)")
-    return ModelInfo(
-        family="dia2", variant=DIA2_SIZES.get(size, "custom"), model_id=model_id, sample_rate=DIA2_SAMPLE_RATE,
-        frames_per_second=DIA2_FRAMES_PER_SECOND, max_frames=steps, text_limit=steps, text_unit="tokens",
-        codebooks=channels - 2, word_timestamps=True, default_sampling=DIA2_DEFAULT_SAMPLING,
-        sampling_fields=DIA2_SAMPLING_FIELDS, speech_chars_per_second=DIA2_SPEECH_CHARS_PER_SECOND,
-        measure_text=_dia2_token_counter(folder),
-    )
+    """The Dia2 engine's own description, from its config reader and tokenizer (no weights, no codec)."""
+    from .dia2.config import Dia2Config
+    from .dia2.engine import dia2_info
+    from .dia2.script import count_tokens
+    from .dia2.tokenizer import Dia2Tokenizer
 
-
-def _dia2_token_counter(folder: Path):
-    """Tokens the model reads for a text: each word encoded alone, as the reference encodes a script."""
-    path = folder / "tokenizer.json"
-    if not path.is_file():
-        raise ModelLoadError(f"missing tokenizer file {path}: a Dia2 model needs its tokenizer")
-    from tokenizers import Tokenizer
-
-    try:
-        tokenizer = Tokenizer.from_file(str(path))
-    except Exception as exc:  # the tokenizers library raises its own exception type for a broken file
-        raise ModelLoadError(f"cannot read tokenizer {path}: {exc}") from None
-
-    def count(text: str) -> int:
-        words = text.replace("\u2019", "'").replace(":", " ").split()
-        total = 0
-        for word in words:
-            total += len(tokenizer.encode(word, add_special_tokens=False).ids)
-            if word in ("[S1]", "[S2]"):
-                total += 1  # the space between the speaker token and its word
-        return total
-
-    return count
+    config = Dia2Config.from_dict(raw, str(folder / "config.json"))
+    tokenizer = Dia2Tokenizer(folder)
+    return dia2_info(config, model_id, lambda text: count_tokens(text, tokenizer))

@@ -19,6 +19,7 @@ from .codec import Codec
 from .config import DiaConfig
 from .errors import DiaEngineError, GenerationOutOfMemory, ModelLoadError
 from .generation import GenerationLoop, ProgressFn, StopFn, draw_seed, estimate_max_tokens
+from .family import DIA2, detect_family, read_config
 from .hub import resolve_source
 from .describe import dia_info
 from .info import ModelInfo
@@ -53,7 +54,13 @@ def resolve_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
 
 
 def combine_voices(first: VoicePrompt, second: VoicePrompt) -> VoicePrompt:
-    """One prompt from two speakers' clips: first clip then second, transcripts joined with a space."""
+    """One prompt from two speakers' clips: first clip then second, transcripts joined with a space.
+
+    Dia2 prompts (`VoicePrompt.clips`) become one prompt of speaker 1's clip then speaker 2's."""
+    if first.clips or second.clips:
+        if not (first.clips and second.clips) or len(first.clips) + len(second.clips) > 2:
+            raise ValueError("combine two one-clip Dia2 voice prompts (speaker 1, then speaker 2)")
+        return VoicePrompt.from_clips(*first.clips, *second.clips, keep_audio=first.keep_audio)
     parts = [v.codes for v in (first, second) if v.codes is not None and len(v.codes)]
     codes = np.concatenate(parts) if parts else None
     transcript = " ".join(t for t in (first.transcript.strip(), second.transcript.strip()) if t)
@@ -90,15 +97,22 @@ class DiaEngine:
     def from_pretrained(cls, source: str | Path = "nari-labs/Dia-1.6B-0626", *, device: str | None = None,
                         dtype: str | None = None, codec: str | Path | None = "auto", batch_slots: int | None = None,
                         compile: bool = False, cache_dir: str | None = None) -> "DiaEngine":
-        """Load a Dia checkpoint (local folder or hub repo id) and optionally the DAC codec.
+        """Load a Dia checkpoint (local folder or hub repo id) and optionally its codec.
 
-        Raises ModelLoadError with one readable message for every bad source.
+        The family comes from config.json: a Dia2 checkpoint gives a `dia2.Dia2Engine` (same surface, Mimi
+        codec); codec "auto" is then kyutai/mimi. Raises ModelLoadError with one readable message for every
+        bad source.
         """
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev)
         if batch_slots is not None and batch_slots < 1:
             raise ModelLoadError("batch_slots must be at least 1")
         folder = resolve_source(source, cache_dir)
+        raw = read_config(folder / "config.json")
+        if detect_family(raw, str(folder / "config.json")) == DIA2:  # Dia2 has its own engine, same surface
+            from .dia2.engine import Dia2Engine
+
+            return Dia2Engine.load(folder, raw, str(source), dev, dt, codec, batch_slots, compile, cache_dir)
         cfg = DiaConfig.from_file(folder / "config.json")
         if dev.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True  # as the reference does: fp32 matmuls in TF32
@@ -182,6 +196,10 @@ class DiaEngine:
         for i, req in enumerate(self.resolve_requests(requests)):
             if not req.text.strip():
                 raise ValueError(f"request {i}: the text is empty")
+            if req.sampling.initial_padding is not None:
+                raise ValueError(f"request {i}: Dia 1.6B has no initial_padding (a Dia2 parameter)")
+            if req.voice is not None and req.voice.clips:
+                raise ValueError(f"request {i}: this voice prompt holds Dia2 (Mimi) clips; Dia 1.6B needs DAC codes")
             n = text_byte_length(req.model_text())
             if n > self.max_text_bytes:
                 raise ValueError(

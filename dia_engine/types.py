@@ -30,6 +30,7 @@ class SamplingParams:
     top_k: int | None = None
     text_temperature: float | None = None
     text_top_k: int | None = None
+    initial_padding: int | None = None  # Dia2 only: pad steps before the first word (None = 2, the reference's)
 
     FIELDS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k", "top_k", "text_temperature", "text_top_k")
 
@@ -46,12 +47,16 @@ class SamplingParams:
                 raise ValueError(f"{name} must be an integer >= 1, got {value}")
         if self.max_tokens is not None and (int(self.max_tokens) != self.max_tokens or self.max_tokens < 1):
             raise ValueError(f"max_tokens must be an integer >= 1 or None, got {self.max_tokens}")
+        if self.initial_padding is not None and (int(self.initial_padding) != self.initial_padding
+                                                 or not 0 <= self.initial_padding <= 64):
+            raise ValueError(f"initial_padding must be an integer in [0, 64] or None, got {self.initial_padding}")
 
     def filled_from(self, defaults: "SamplingParams") -> "SamplingParams":
-        """These values, with every None sampling field taken from `defaults` (max_tokens stays as it is)."""
+        """These values, with every None sampling field taken from `defaults` (max_tokens and initial_padding
+        stay as they are)."""
         values = {name: getattr(defaults, name) if getattr(self, name) is None else getattr(self, name)
                   for name in self.FIELDS}
-        return SamplingParams(max_tokens=self.max_tokens, **values)
+        return SamplingParams(max_tokens=self.max_tokens, initial_padding=self.initial_padding, **values)
 
 
 # The reference `Dia.generate` defaults (Dia 1.6B, both releases).
@@ -59,13 +64,54 @@ DIA_DEFAULT_SAMPLING = SamplingParams(cfg_scale=3.0, temperature=1.2, top_p=0.95
 
 
 @dataclass(frozen=True, eq=False)
-class VoicePrompt:
-    """A reference voice: the transcript of the clip and its DAC codes [T, 9] (no delay applied).
+class VoiceClip:
+    """One speaker's clip of a Dia2 voice prompt: its transcript, Mimi codes [F, N] (no delay) and word timings.
 
-    `codes` may be None for a transcript-only prompt (text conditioning without audio)."""
+    `words` are (word, start s, end s) as a transcriber gives them; `approximate` says they were derived from
+    the clip's energy and the words' lengths (see `dia_engine.dia2.prefix.approximate_words`), not measured."""
+
+    transcript: str
+    codes: np.ndarray
+    words: tuple[tuple[str, float, float], ...] = ()
+    approximate: bool = False
+
+    def __post_init__(self) -> None:
+        codes = np.asarray(self.codes)
+        if codes.ndim != 2 or not len(codes):
+            raise ValueError(f"clip codes must have shape [frames, codebooks], got {list(codes.shape)}")
+        if codes.min() < 0:
+            raise ValueError("clip codes must be >= 0")
+        object.__setattr__(self, "codes", codes.astype(np.int64, copy=False))
+        if not self.transcript.strip():
+            raise ValueError("a voice clip needs its transcript: Dia conditions on the spoken text of the clip")
+        words = tuple((str(w), float(s), float(e)) for w, s, e in self.words)
+        for word, start, end in words:
+            if not word.strip() or not (0 <= start <= end):
+                raise ValueError(f"bad word timing ({word!r}, {start}, {end}): need a word and 0 <= start <= end")
+        if any(b[1] < a[1] for a, b in zip(words, words[1:])):
+            raise ValueError("clip word timings must be in order of their start times")
+        object.__setattr__(self, "words", words)
+
+    @property
+    def num_frames(self) -> int:
+        return int(len(self.codes))
+
+
+@dataclass(frozen=True, eq=False)
+class VoicePrompt:
+    """A reference voice.
+
+    Dia 1.6B: the transcript of the clip and its DAC codes [T, 9] (no delay applied); `codes` may be None for
+    a transcript-only prompt (text conditioning without audio).
+    Dia2: `clips` holds one or two `VoiceClip`s (speaker 1, then optionally speaker 2) and `codes` stays None;
+    `keep_audio` keeps the prompt's audio (and its words' timestamps) at the start of the result, as the
+    reference's include-prefix switch does. Build one with `VoicePrompt.from_clips` or `engine.encode_voice`.
+    """
 
     transcript: str
     codes: np.ndarray | None = None
+    clips: tuple[VoiceClip, ...] = ()
+    keep_audio: bool = False
 
     def __post_init__(self) -> None:
         if self.codes is not None:
@@ -77,9 +123,23 @@ class VoicePrompt:
             object.__setattr__(self, "codes", codes.astype(np.int64, copy=False))
         if self.codes is not None and len(self.codes) and not self.transcript.strip():
             raise ValueError("a voice clip needs its transcript: Dia conditions on the spoken text of the clip")
+        object.__setattr__(self, "clips", tuple(self.clips))
+        if self.clips and self.codes is not None:
+            raise ValueError("a voice prompt holds either DAC codes (Dia 1.6B) or clips (Dia2), not both")
+        if len(self.clips) > 2:
+            raise ValueError(f"a Dia2 voice prompt holds one or two clips (speaker 1, speaker 2), got {len(self.clips)}")
+        if any(not isinstance(c, VoiceClip) for c in self.clips):
+            raise TypeError("VoicePrompt.clips must hold VoiceClip objects")
+
+    @classmethod
+    def from_clips(cls, *clips: VoiceClip, keep_audio: bool = False) -> "VoicePrompt":
+        """A Dia2 prompt: speaker 1's clip, then optionally speaker 2's."""
+        return cls(transcript=" ".join(c.transcript.strip() for c in clips), clips=clips, keep_audio=keep_audio)
 
     @property
     def num_frames(self) -> int:
+        if self.clips:
+            return sum(c.num_frames for c in self.clips)
         return 0 if self.codes is None else int(len(self.codes))
 
 

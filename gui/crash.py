@@ -1,7 +1,8 @@
 """Unhandled exceptions go to a log file and to a dialog: the app never exits silently.
 
 Python exceptions raised inside Qt slots do not unwind through Qt; `sys.excepthook` sees them. Exceptions in
-other threads arrive through `threading.excepthook`, and are shown on the GUI thread via a queued signal."""
+other threads arrive through `threading.excepthook`, and are shown on the GUI thread via a queued signal.
+The log rotates (1 MB, three old files kept), so years of crashes cannot fill the disk."""
 
 from __future__ import annotations
 
@@ -10,19 +11,29 @@ import logging
 import sys
 import threading
 import traceback
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
+
+from dia_engine.appdirs import log_dir
 
 log = logging.getLogger("dia_studio")
 
+LOG_MAX_BYTES = 1_000_000
+LOG_BACKUPS = 3  # crash.log.1 .. crash.log.3
 
-def log_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    path = Path(base or Path.home() / ".dia-studio") / "logs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+
+class _CrashLogHandler(RotatingFileHandler):
+    """Writes each report whole, and falls back to stderr when the log folder is unwritable."""
+
+    def __init__(self, path: Path, max_bytes: int):
+        super().__init__(path, maxBytes=max_bytes, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True)
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(record.getMessage())  # the log folder is unwritable: stderr is the last resort
 
 
 class CrashReporter(QObject):
@@ -31,9 +42,10 @@ class CrashReporter(QObject):
     reported = Signal(str, str)  # summary, full traceback
     _from_thread = Signal(str, str)
 
-    def __init__(self, log_file: Path | None = None, show_dialog: bool = True):
+    def __init__(self, log_file: Path | None = None, show_dialog: bool = True, max_bytes: int = LOG_MAX_BYTES):
         super().__init__()
         self.log_file = log_file or log_dir() / "crash.log"
+        self._log = _CrashLogHandler(self.log_file, max_bytes)
         self.show_dialog = show_dialog
         self._previous = (sys.excepthook, threading.excepthook)
         self._from_thread.connect(self._show, Qt.ConnectionType.QueuedConnection)
@@ -45,6 +57,7 @@ class CrashReporter(QObject):
 
     def uninstall(self) -> None:
         sys.excepthook, threading.excepthook = self._previous
+        self._log.close()
 
     def _hook(self, exc_type, exc, tb) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
@@ -60,11 +73,11 @@ class CrashReporter(QObject):
             self._from_thread.emit(summary, text)
 
     def write_log(self, text: str) -> None:
-        try:
-            with self.log_file.open("a", encoding="utf-8") as f:
-                f.write(f"\n===== {datetime.datetime.now().isoformat(timespec='seconds')} =====\n{text}")
-        except OSError:
-            sys.stderr.write(text)  # the log folder is unwritable: stderr is the last resort
+        stamp = datetime.datetime.now().isoformat(timespec="seconds")
+        record = logging.LogRecord("dia_studio.crash", logging.ERROR, __file__, 0, "%s", (f"===== {stamp} =====\n{text}",),
+                                   None)
+        self._log.handle(record)
+        self._log.flush()
 
     def _show(self, summary: str, text: str) -> None:
         self.reported.emit(summary, text)

@@ -63,6 +63,17 @@ def _state_pixmap_cached(state: LineState, size: int) -> QPixmap:
         p.setPen(QPen(theme.BACKGROUND, 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         p.drawLine(QPointF(s / 2, s * 0.38), QPointF(s / 2, s * 0.62))
         p.drawPoint(QPointF(s / 2, s * 0.77))
+    elif state is LineState.CHECK_FAILED:  # "?" in a filled disc: generated, but it may not say the line
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(theme.WARNING)
+        p.drawEllipse(r)
+        p.setPen(QPen(theme.BACKGROUND, 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        path = QPainterPath(QPointF(s * 0.36, s * 0.38))
+        path.cubicTo(QPointF(s * 0.36, s * 0.18), QPointF(s * 0.66, s * 0.18), QPointF(s * 0.64, s * 0.40))
+        path.cubicTo(QPointF(s * 0.62, s * 0.52), QPointF(s * 0.50, s * 0.50), QPointF(s * 0.50, s * 0.62))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPath(path)
+        p.drawPoint(QPointF(s / 2, s * 0.78))
     elif state is LineState.FAILED:  # cross in a filled square
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(theme.ERROR)

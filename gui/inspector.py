@@ -11,6 +11,7 @@ from gui import icons, theme
 from gui.inspector_model import EMPTY, NO_TAKE_PLACEHOLDER, InspectorModel, inspect_line, shown_seed, state_fields
 from gui.line_state import LineView
 from gui.sampling_form import ModelSamplingForm
+from gui.take_checks import verdict_detail
 from gui.session import ProjectSession
 from gui.waveform import WaveformView
 from projects.model import Sampling
@@ -35,6 +36,7 @@ class LineInspector(QWidget):
         self.session = session
         self.line_id: str | None = None
         self._view: LineView | None = None
+        self.take_check = None  # set by the window: (line id, take id) -> its TakeCheck or None
         self.blocked = ""  # why generating is impossible right now ("" when it is possible)
         self._playback_off = ""  # why playback is off ("" when it works)
         self.model: InspectorModel = EMPTY
@@ -230,6 +232,11 @@ class LineInspector(QWidget):
                 if col == 4:
                     item.setToolTip(take.sampling_tooltip)
                     item.setForeground(theme.OK)
+                check = self.take_check(model.line_id, take.take_id) if col == 1 and self.take_check else None
+                if check is not None:  # the take's verdict; a failing take's id in the warning colour
+                    item.setToolTip(verdict_detail(check))
+                    if not check.passed:
+                        item.setForeground(theme.WARNING)
                 if take.file_missing:
                     item.setForeground(theme.ERROR)
                     item.setToolTip(take.file_missing)

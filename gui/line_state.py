@@ -13,6 +13,7 @@ class LineState(Enum):
     DONE = "done"  # the active take matches the current text, voice and parameters
     STALE = "stale"  # the active take was made from other text, voice or parameters
     FAILED = "failed"  # the last attempt raised an error
+    CHECK_FAILED = "check failed"  # done, but the active take failed its check (words missing, long silence...)
 
     @property
     def label(self) -> str:
@@ -23,6 +24,7 @@ class LineState(Enum):
             LineState.DONE: "Done",
             LineState.STALE: "Stale: the text, voice or settings changed since this take",
             LineState.FAILED: "Failed",
+            LineState.CHECK_FAILED: "Done, but the take check failed",
         }[self]
 
 

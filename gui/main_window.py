@@ -10,13 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QProgressDialog)
 
 from gui import icons, theme
 from gui.checks_panel import ChecksPanel
+from gui.download_dialog import DownloadBridge, ModelLoadDialog
 from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
@@ -30,6 +31,7 @@ from gui.session import ProjectSession, default_export_folder, discard_scratch_f
 from gui.settings import AppSettings, EngineSettings
 from gui.settings_dialog import SettingsDialog
 from gui.speakers_panel import SpeakersColumn, SpeakersPanel
+from gui.take_checks import connect_speakers, install_take_checks, verdict_detail
 from gui.timeline import MixBuilder, MixSnapshot, TimelinePanel
 from projects.estimate import estimate_seconds
 from projects.model import Sampling
@@ -53,8 +55,9 @@ def load_engine(settings: EngineSettings):
 
 
 def default_scratch_root() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".dia-studio") / "unsaved"
+    from dia_engine.appdirs import data_dir
+
+    return data_dir() / "unsaved"
 
 
 def format_eta(seconds: float | None) -> str:
@@ -95,9 +98,10 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
         self.player = Player(self)
+        self.downloads = DownloadBridge(self)  # the hub download's progress and Cancel, across the worker thread
         self._engine_model = self.settings.engine().model  # the model to load (set on the UI thread at Generate)
-        self.controller = GenerationController(
-            lambda: engine_factory(dataclasses.replace(self.settings.engine(), model=self._engine_model)),
+        self.controller = GenerationController(lambda: self.downloads.run(
+            lambda: engine_factory(dataclasses.replace(self.settings.engine(), model=self._engine_model))),
                                                batch_size=settings.engine().batch_size, parent=self)
         self.mix_builder = MixBuilder(self)
 
@@ -125,6 +129,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self.take_checks = install_take_checks(self)
         self._restore_window()
 
     # ================================================================================================ construction
@@ -417,6 +422,7 @@ class MainWindow(QMainWindow):
                               else local_model_info(model))
         self._statuses = None
         self._lint_dirty = True
+        self.take_checks.open_project(session.project)
         session.setParent(self)
         self.editor.blockSignals(True)
         self.editor.setPlainText(session.project.doc.script)
@@ -437,10 +443,12 @@ class MainWindow(QMainWindow):
         self.speakers_panel = SpeakersPanel(session)
         self.speakers_panel.playRequested.connect(self.play_speaker_clip)
         self.speakers_panel.errorRaised.connect(self._voice_error)
+        connect_speakers(self.take_checks, self.speakers_panel)
         self.speakers_panel.pendingChanged.connect(self._pending_voices_changed)
         self.speakers_panel.set_playback(self.player.available, self.player.unavailable_reason)
         self._replace_dock_widget(self.speakers_dock, SpeakersColumn(self.speakers_panel, self.checks))
         self.inspector = LineInspector(session)
+        self.inspector.take_check = self.take_checks.result
         self.inspector.generateRequested.connect(self._regenerate)
         self.inspector.playTakeRequested.connect(self.play_take)
         self.inspector.compareRequested.connect(self.compare_takes)
@@ -681,6 +689,10 @@ class MainWindow(QMainWindow):
             elif status is LineStatus.DONE:
                 state = LineState.DONE
                 detail = f"Take {take.id} (seed {take.seed}{', pinned' if line.pinned else ''})"
+                check = self.take_checks.result(line.id, take.id)
+                if check is not None and not check.passed:
+                    state = LineState.CHECK_FAILED
+                detail = "\n".join(filter(None, [detail, verdict_detail(check)]))
             elif status is LineStatus.STALE:
                 state = LineState.STALE
             elif status is LineStatus.DAMAGED:  # shown as missing, with the reason (nothing was deleted)
@@ -810,34 +822,26 @@ class MainWindow(QMainWindow):
         self.engine_label.setToolTip(model)
 
     def _engine_loading(self) -> None:
-        model = self._engine_model
-        text = (f"Loading the Dia model\n{model}\n(downloaded from the Hugging Face hub on first use; "
-                "this can take a while)")
-        dialog = QProgressDialog(text, "Cancel", 0, 0, self)
-        dialog.setWindowTitle("Loading model")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
+        dialog = ModelLoadDialog(self._engine_model, self.downloads, self)
         dialog.canceled.connect(self._cancel_loading)
         self._load_dialog = dialog
-        self._load_started = time.monotonic()
-        self._load_timer = QTimer(dialog)  # the load reports no steps: show that time passes
-        self._load_timer.timeout.connect(lambda: dialog.setLabelText(
-            f"{text}\n\n{int(time.monotonic() - self._load_started)} s"))
-        self._load_timer.start(1000)
         self.engine_label.setText("Model: loading…")
 
     def _cancel_loading(self) -> None:
         self.controller.stop()
-        self.statusBar().showMessage("Cancelled: the queued lines were dropped. The model finishes loading in the "
-                                     "background and is kept for the next Generate.", 8000)
+        if self._load_dialog is not None and self._load_dialog.downloading:
+            message = ("Download cancelled: the queued lines were dropped. Finished files are kept; the next "
+                       "Generate downloads only the rest.")
+        else:
+            message = ("Cancelled: the queued lines were dropped. The model finishes loading in the background "
+                       "and is kept for the next Generate.")
+        self.statusBar().showMessage(message, 8000)
         self._close_load_dialog()
 
     def _close_load_dialog(self) -> None:
         if self._load_dialog is not None:
             dialog, self._load_dialog = self._load_dialog, None
-            dialog.canceled.disconnect(self._cancel_loading)
+            dialog.canceled.disconnect()  # closing a QProgressDialog emits canceled: that is no Cancel
             dialog.close()
             dialog.deleteLater()
 
@@ -858,6 +862,8 @@ class MainWindow(QMainWindow):
         self._load_failed = True  # the queue then drains as "stopped": say what really happened
         self._close_load_dialog()
         self._show_engine_status()
+        if self.downloads.cancelled:  # the user stopped the download: not an error
+            return
         self._error("The model could not be loaded",
                     f"{message}\n\nCheck the model and codec in Settings (Ctrl+,).")
 
@@ -1113,4 +1119,5 @@ class MainWindow(QMainWindow):
         for timer in (self._autosave_timer, self._mix_timer, self._views_timer, self._sync_timer):
             timer.stop()
         self.controller.shutdown()
+        self.take_checks.shutdown()
         self.mix_builder.shutdown()

@@ -1,4 +1,7 @@
-"""The app's settings in QSettings, with typed accessors and the defaults in one place."""
+"""The app's settings in QSettings, with typed accessors and the defaults in one place.
+
+They live in `settings.ini` in the app's config folder (`dia_engine.appdirs`); settings an older version kept
+in Qt's default place (organisation and application both "Dia Studio") are copied over on first start."""
 
 from __future__ import annotations
 
@@ -7,8 +10,12 @@ from dataclasses import asdict, dataclass, fields
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from dia_engine import appdirs
 from projects.catalogue import DEFAULT_MODEL
 from projects.sampling import FIELD_SPECS, STORED_FIELDS
+
+SETTINGS_FILE = "settings.ini"
+LEGACY_QT_NAME = "Dia Studio"
 
 MAX_RECENT = 8
 
@@ -51,11 +58,24 @@ def _write(settings: QSettings, group: str, obj) -> None:
     settings.endGroup()
 
 
+def default_qsettings() -> QSettings:
+    """The user's settings file; on the first start after an update, filled from the old location."""
+    path = appdirs.config_dir() / SETTINGS_FILE
+    fresh = not path.exists()
+    q = QSettings(str(path), QSettings.Format.IniFormat)
+    if fresh:
+        legacy = QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, LEGACY_QT_NAME, LEGACY_QT_NAME)
+        for key in legacy.allKeys():
+            q.setValue(key, legacy.value(key))
+        q.sync()
+    return q
+
+
 class AppSettings:
     """Wraps a QSettings; pass one in tests to keep them away from the user's real settings."""
 
     def __init__(self, qsettings: QSettings | None = None):
-        self.q = qsettings if qsettings is not None else QSettings()
+        self.q = qsettings if qsettings is not None else default_qsettings()
 
     def engine(self) -> EngineSettings:
         return _read(self.q, "engine", EngineSettings)
@@ -124,7 +144,7 @@ class AppSettings:
         if str(clean).lower() in ("true", "1"):
             return None
         folder = self.q.value("session/open_project")
-        return str(folder) if folder else None
+        return str(appdirs.relocated(folder)) if folder else None  # an old version's untitled project has moved
 
     def autosave_seconds(self) -> int:
         try:

@@ -56,6 +56,7 @@ class SpeakerCard(QFrame):
 
     playRequested = Signal(str)  # speaker id
     errorRaised = Signal(str)
+    transcribeRequested = Signal(str, object)  # speaker id, clip path: the recogniser fills the transcript
     pendingChanged = Signal()  # a clip started or stopped waiting for its transcript
     warningsChanged = Signal()
 
@@ -105,6 +106,11 @@ class SpeakerCard(QFrame):
         clip_row.addStretch(1)
         clip_row.addWidget(self.choose_button)
         clip_row.addWidget(self.remove_button)
+        self.transcribe_button = QPushButton("Transcribe")
+        self.transcribe_button.setToolTip("Fill the transcript with the words the speech recogniser hears in the "
+                                          "clip (check and edit them)")
+        self.transcribe_button.clicked.connect(self._transcribe)
+        clip_row.insertWidget(clip_row.count() - 2, self.transcribe_button)
 
         self.transcript_edit = QLineEdit()
         self.transcript_edit.setPlaceholderText("Transcript: the exact words spoken in the clip (required with a clip)")
@@ -133,6 +139,7 @@ class SpeakerCard(QFrame):
         path = self.pending_clip or (self.session.folder / speaker.clip if speaker.clip else None)
         self._load_clip(path)
         self.remove_button.setEnabled(path is not None)
+        self.transcribe_button.setEnabled(path is not None and self.transcribe_button.text() == "Transcribe")
         self._update_warnings()
 
     def _load_clip(self, path: Path | None) -> None:
@@ -254,6 +261,22 @@ class SpeakerCard(QFrame):
                 return
             self._apply(transcript=text)
 
+    def _transcribe(self) -> None:
+        speaker = self.session.project.doc.speakers[self.speaker_id]
+        path = self.pending_clip or (self.session.folder / speaker.clip if speaker.clip else None)
+        if path is not None:
+            self.transcribe_button.setEnabled(False)
+            self.transcribe_button.setText("Transcribing…")
+            self.transcribeRequested.emit(self.speaker_id, path)
+
+    def set_heard_transcript(self, text: str) -> None:
+        """The recogniser's words for the clip: shown in the transcript field and applied like typed ones."""
+        self.transcribe_button.setText("Transcribe")
+        self.transcribe_button.setEnabled(True)
+        if text.strip():
+            self.transcript_edit.setText(" ".join(text.split()))
+            self._transcript_edited()
+
     def _choose_clip(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, f"Voice clip for {self.speaker_id}", "", AUDIO_FILTER)
         if path:
@@ -275,6 +298,7 @@ class SpeakerCard(QFrame):
 class SpeakersPanel(QWidget):
     playRequested = Signal(str)
     errorRaised = Signal(str)
+    transcribeRequested = Signal(str, object)  # speaker id, clip path
     pendingChanged = Signal()
     warningsChanged = Signal()
 
@@ -287,6 +311,7 @@ class SpeakersPanel(QWidget):
             card = SpeakerCard(session, speaker_id)
             card.playRequested.connect(self.playRequested)
             card.errorRaised.connect(self.errorRaised)
+            card.transcribeRequested.connect(self.transcribeRequested)
             card.pendingChanged.connect(self.pendingChanged)
             card.warningsChanged.connect(self.warningsChanged)
             self.cards[speaker_id] = card
@@ -302,6 +327,10 @@ class SpeakersPanel(QWidget):
     def refresh(self) -> None:
         for card in self.cards.values():
             card.refresh()
+
+    def set_heard_transcript(self, speaker_id: str, text: str) -> None:
+        if speaker_id in self.cards:
+            self.cards[speaker_id].set_heard_transcript(text)
 
     def pending_reason(self) -> str:
         """Why generating now would use other voices than the cards show ("" when it would not)."""

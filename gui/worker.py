@@ -125,6 +125,7 @@ class GenerationWorker(QObject):
                 dropped = [item.line_id for item in self._queue]
                 self._queue.clear()
                 seen = self._queued
+                self.stop_event.clear()  # every queued line is dropped: a Stop (or a cancelled download) is spent
             self.engineFailed.emit(str(e) or type(e).__name__)
             self.linesDropped.emit(dropped)
             self.queueDrained.emit(True, seen)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
-TAGS_FILE = Path(__file__).resolve().parent.parent / "resources" / "nonverbal_tags.json"
+# Package data of the top-level `resources` package: found the same way from a source tree, a wheel or a zip.
+TAGS_FILE = files("resources") / "nonverbal_tags.json"
 
 # A parenthesised phrase of at most a few words; Dia reads any of them as a sound cue, so every one is a tag.
 _TAG_RE = re.compile(r"\(([^()\n]{1,40})\)")

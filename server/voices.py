@@ -1,6 +1,7 @@
 """The voices a server offers: a voice id maps to a reference clip and the transcript of that clip.
 
-Voices come from a folder of clips with `.txt` transcripts beside them (id = file stem) or from the
+Voices come from a folder of clips with `.txt` transcripts beside them (id = file stem; a clip without one is
+transcribed by the speech recogniser when the server has one, cached by the clip's content) or from the
 speakers of a Dia Studio project (id = the speaker's name as a slug). Two ids joined with `+` make a
 dialogue voice: Dia hears the first clip as [S1] and the second as [S2], as the editor does for a project.
 Each clip is encoded once, on first use, by the engine's codec.
@@ -31,9 +32,11 @@ class Voice:
     name: str  # what a person calls it (the speaker's display name, or the file stem)
     transcript: str  # what is said in the clip as one [S1] turn, e.g. "[S1] Hello there."
     clip: Path
+    auto_transcript: bool = False  # heard by the speech recogniser (no .txt beside the clip)
 
     def describe(self) -> dict:
-        return {"id": self.id, "name": self.name, "transcript": self.transcript, "clip": self.clip.name}
+        return {"id": self.id, "name": self.name, "transcript": self.transcript, "clip": self.clip.name,
+                "auto_transcript": self.auto_transcript}
 
 
 class VoiceLibraryError(ValueError):
@@ -63,8 +66,9 @@ class VoiceLibrary:
     # --- construction -------------------------------------------------------------------------------
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> tuple[VoiceLibrary, list[str]]:
-        """Every clip in `folder` with a non-empty `<stem>.txt` beside it; warnings name the clips left out."""
+    def from_folder(cls, folder: str | Path, transcriber=None) -> tuple[VoiceLibrary, list[str]]:
+        """Every clip in `folder` with a non-empty `<stem>.txt` beside it, or (given a `projects.transcripts.
+        Transcriber`) with the words it hears in the clip; warnings name the clips left out."""
         folder = Path(folder)
         if not folder.is_dir():
             raise VoiceLibraryError(f"voices folder not found: {folder}")
@@ -72,14 +76,18 @@ class VoiceLibrary:
         warnings: list[str] = []
         for clip in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in CLIP_SUFFIXES):
             transcript_file = clip.with_suffix(".txt")
-            if not transcript_file.is_file():
-                warnings.append(f"{clip.name}: skipped, no transcript {transcript_file.name} beside it")
-                continue
-            try:
-                transcript = as_speaker(transcript_file.read_text(encoding="utf-8"), "S1")
-            except (OSError, UnicodeDecodeError) as exc:
-                warnings.append(f"{clip.name}: skipped, cannot read {transcript_file.name} ({exc})")
-                continue
+            heard = not transcript_file.is_file()
+            if heard:
+                transcript, reason = _heard_transcript(clip, transcriber)
+                if not transcript:
+                    warnings.append(f"{clip.name}: skipped, no transcript {transcript_file.name} beside it{reason}")
+                    continue
+            else:
+                try:
+                    transcript = as_speaker(transcript_file.read_text(encoding="utf-8"), "S1")
+                except (OSError, UnicodeDecodeError) as exc:
+                    warnings.append(f"{clip.name}: skipped, cannot read {transcript_file.name} ({exc})")
+                    continue
             if not transcript:
                 warnings.append(f"{clip.name}: skipped, its transcript {transcript_file.name} is empty")
                 continue
@@ -88,7 +96,7 @@ class VoiceLibrary:
             except VoiceClipError as exc:
                 warnings.append(f"{clip.name}: skipped, {exc}")
                 continue
-            voices.append(Voice(clip.stem, clip.stem, transcript, clip))
+            voices.append(Voice(clip.stem, clip.stem, transcript, clip, auto_transcript=heard))
         if not voices:
             raise VoiceLibraryError(f"no usable voices in {folder}: expected clips like alice.wav with the words "
                                     f"spoken in alice.txt beside them" + "".join(f"\n  {w}" for w in warnings))
@@ -178,6 +186,25 @@ class VoiceLibrary:
                 prompt = engine.encode_voice(voice.clip, transcript)
                 self._prompts[key] = prompt
             return prompt
+
+
+def _heard_transcript(clip: Path, transcriber) -> tuple[str, str]:
+    """(the clip's words as an [S1] turn, "") or ("", why not, if there is a recogniser) for a clip without a
+    .txt transcript."""
+    from dia_engine import AudioInputError
+    from projects.transcripts import RecogniserUnavailable
+
+    if transcriber is None:
+        return "", ""
+    try:
+        heard = transcriber.transcribe_file(clip)
+    except RecogniserUnavailable as exc:
+        return "", f" and it cannot be transcribed ({exc})"
+    except (AudioInputError, VoiceClipError) as exc:
+        return "", f" and it cannot be transcribed ({exc})"
+    if not heard.text.strip():
+        return "", " and the recogniser heard no words in it"
+    return as_speaker(heard.text, "S1"), ""
 
 
 def voice_id_from_name(name: str) -> str:

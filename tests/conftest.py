@@ -39,3 +39,26 @@ def tiny_engine_codes_only():
     from dia_engine import DiaEngine
 
     return DiaEngine.from_pretrained(str(TINY_MODEL), device="cpu", dtype="float32", codec=None)
+
+
+DIA2_TINY = DATA / "dia2-tiny"
+
+
+@pytest.fixture(scope="session")
+def one_thread():
+    """One CPU thread: on the shared 2-core CI machine OpenMP regions of tiny ops cost ~10 ms each with two
+    (the fixture was produced with one; the codes are the same with one or two)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def dia2_engine(one_thread):
+    """The tiny random Dia2 with its tiny Mimi, on the CPU in float32 (shared: loading is the slow part)."""
+    from dia_engine import DiaEngine
+
+    return DiaEngine.from_pretrained(str(DIA2_TINY), device="cpu", dtype="float32", codec=str(DIA2_TINY / "mimi"))

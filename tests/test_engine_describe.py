@@ -1,5 +1,6 @@
 """`describe`: a model's ModelInfo from its config (and tokenizer) without loading weights; `find_local_copy`."""
 
+import dataclasses
 import json
 import shutil
 
@@ -95,3 +96,10 @@ def test_local_only_reads_the_cache_even_when_online(tmp_path, monkeypatch):
     assert describe("nari-labs/Dia2-tiny-test", cache_dir=str(cache), local_only=True).family == "dia2"
     with pytest.raises(ModelLoadError, match="not in the local cache"):
         describe("nari-labs/Dia2-1B", cache_dir=str(cache), local_only=True)
+
+
+def test_dia2_description_equals_the_loaded_engines_info(dia2_engine):
+    info = describe(TINY_DIA2)
+    assert info == dataclasses.replace(dia2_engine.info, model_id=str(TINY_DIA2))
+    for text in ("[S1] Hello there.", "[S2] Hi (laughs) <break time=\"1s\"/> again."):
+        assert info.measure_text(text) == dia2_engine.info.measure_text(text)

@@ -141,30 +141,23 @@ def test_wrong_tensors_fail_naming_the_tensor(tmp_path, edit, message):
 
 
 # ---------------------------------------------------------------------------------------------------- hub
-def _fake_hub(monkeypatch, remote, local):
-    """huggingface_hub.snapshot_download over a folder standing for the repo: it copies what the patterns
-    select into `local` (one snapshot, as the cache keeps it) and records the patterns asked for."""
-    import huggingface_hub
+@pytest.fixture
+def online(monkeypatch):
+    """Downloads allowed (conftest keeps tests offline); the fake hub's address is set per test."""
+    from huggingface_hub import constants
 
-    asked = []
-
-    def snapshot_download(repo_id, allow_patterns=None, cache_dir=None, **kw):
-        asked.append(list(allow_patterns))
-        local.mkdir(exist_ok=True)
-        for f in remote.iterdir():
-            if any(fnmatch.fnmatch(f.name, p) for p in allow_patterns):
-                shutil.copy(f, local / f.name)
-        return str(local)
-
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
-    return asked
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
 
 
 @pytest.mark.parametrize("files, fetched", [
     (["config.json", PTH, "model.safetensors", "README.md"], {"config.json", "model.safetensors"}),
     (["config.json", PTH, "README.md"], {"config.json", PTH}),
 ])
-def test_hub_fetches_the_config_and_one_copy_of_the_weights(tmp_path, monkeypatch, reference_state, files, fetched):
+def test_hub_fetches_the_config_and_one_copy_of_the_weights(tmp_path, monkeypatch, online, reference_state, files,
+                                                              fetched):
+    from fake_hub import FakeHub
+
     remote = tmp_path / "remote"
     remote.mkdir()
     for name in files:
@@ -174,13 +167,13 @@ def test_hub_fetches_the_config_and_one_copy_of_the_weights(tmp_path, monkeypatc
             (remote / name).write_text("model card")
         else:
             shutil.copy(V01 / name, remote / name)
-    local = tmp_path / "snapshot"
-    asked = _fake_hub(monkeypatch, remote, local)
-    engine = _load("nari-labs/Dia-1.6B")
-    assert {f.name for f in local.iterdir()} == fetched
-    assert all("config.json" in patterns for patterns in asked)
+    with FakeHub({"nari-labs/Dia-1.6B": remote}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        engine = _load("nari-labs/Dia-1.6B", cache_dir=str(tmp_path / "cache"))
+        assert {name for name in files if hub.gets(name)} == fetched
     assert engine.model_id == "nari-labs/Dia-1.6B" and engine.info.variant == "v0.1"
-    assert _same_state(local, reference_state)
+    snapshot = next((tmp_path / "cache").rglob("config.json")).parent
+    assert _same_state(snapshot, reference_state)
 
 
 def test_hub_repo_loads_offline_from_the_cache(tmp_path, monkeypatch, reference_state):
