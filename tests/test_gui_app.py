@@ -496,7 +496,7 @@ def test_main_starts_cleanly_offscreen(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr and "Error" not in run.stderr
-    conf = tmp_path / "c" / "Dia Studio" / "Dia Studio.conf"
+    conf = tmp_path / "c" / "dia-studio" / "settings.ini"  # platformdirs: the one config folder
     assert "clean=true" in conf.read_text()  # a clean exit was recorded
 
 
