@@ -9,12 +9,17 @@ import numpy as np
 import torch
 
 from .errors import ModelLoadError
+from .streaming import CroppedDecoder, receptive_field_frames
 from .types import HOP_LENGTH, NUM_CHANNELS, SAMPLE_RATE
 
 
 class Codec:
     def __init__(self, dac_model, device: torch.device):
         self.model, self.device = dac_model, device
+        # DAC's decoder is not causal: a sample depends on about 10 frames either side (same for the tiny and
+        # the 44 kHz DAC: same rates and kernels). Streaming decodes chunks with this much context.
+        self.context_frames = receptive_field_frames(dac_model.decoder)
+        self._cropped = CroppedDecoder(decoder_stages(dac_model.decoder))
 
     @classmethod
     def load(cls, spec: str | Path, device: torch.device) -> "Codec":
@@ -64,3 +69,20 @@ class Codec:
         c = torch.from_numpy(np.ascontiguousarray(codes.T)).to(self.device).unsqueeze(0)
         z, _, _ = self.model.quantizer.from_codes(c)
         return self.model.decode(z).squeeze().float().cpu().numpy().astype(np.float32)
+
+    @torch.inference_mode()
+    def decode_window(self, codes: np.ndarray, skip: int, length: int) -> np.ndarray:
+        """Windows of codes [B, T, 9] -> the audio [B, length * 512] of their frames [skip, skip + length), as a
+        decode of the whole take gives it when the window holds `context_frames` around them (streaming)."""
+        c = torch.from_numpy(np.ascontiguousarray(np.asarray(codes, dtype=np.int64).transpose(0, 2, 1)))
+        z, _, _ = self.model.quantizer.from_codes(c.to(self.device))
+        return self._cropped(z, skip, length)[:, 0].float().cpu().numpy().astype(np.float32)
+
+
+def decoder_stages(decoder) -> list[torch.nn.Module]:
+    """DAC's decoder as a flat chain: its first convolution, each block's layers, the output layers."""
+    stages = []
+    for module in decoder.model:
+        inner = getattr(module, "block", None)
+        stages.extend(inner if isinstance(inner, torch.nn.Sequential) else [module])
+    return stages

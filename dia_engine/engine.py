@@ -18,13 +18,14 @@ from .checkpoint import load_model
 from .codec import Codec
 from .config import DiaConfig
 from .errors import DiaEngineError, GenerationOutOfMemory, ModelLoadError
-from .generation import GenerationLoop, ProgressFn, StopFn, draw_seed, estimate_max_tokens
+from .generation import CancelFn, GenerationLoop, ProgressFn, StopFn, draw_seed, estimate_max_tokens
 from .family import DIA2, detect_family, read_config
 from .hub import resolve_source
 from .describe import dia_info
 from .info import ModelInfo
+from .streaming import DEFAULT_CHUNK_SECONDS, AudioChunker, ChunkFn
 from .text import text_byte_length
-from .types import SAMPLE_RATE, GenerationRequest, GenerationResult, VoicePrompt
+from .types import HOP_LENGTH, SAMPLE_RATE, GenerationRequest, GenerationResult, VoicePrompt
 
 log = logging.getLogger(__name__)
 
@@ -222,10 +223,20 @@ class DiaEngine:
 
     def generate(self, requests: Sequence[GenerationRequest], *, on_progress: ProgressFn | None = None,
                  on_result: Callable[[int, GenerationResult], None] | None = None,
-                 should_stop: StopFn | None = None) -> list[GenerationResult | None]:
-        """Generate every request; results in request order, None for those cut short by `should_stop`."""
+                 should_stop: StopFn | None = None, on_chunk: ChunkFn | None = None,
+                 chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+                 should_cancel: CancelFn | None = None) -> list[GenerationResult | None]:
+        """Generate every request; results in request order, None for those cut short by `should_stop`.
+
+        Streaming: `on_chunk(index, samples, start_sample)` receives each line's audio while it generates, in
+        chunks of at most `chunk_seconds`, each as soon as its frames are final; a line's chunks, concatenated,
+        are its result's audio (within 1e-4). `should_cancel(index)` true drops that line at once (result
+        None, no more chunks) while the others go on.
+        """
         requests = self.resolve_requests(requests)
         budgets = self.validate(requests)
+        chunker = self._chunker(on_chunk, chunk_seconds) if on_chunk is not None else None
+        on_frames = chunker.push if chunker is not None else None
         seeds = [draw_seed() if r.seed is None else int(r.seed) for r in requests]
         results: list[GenerationResult | None] = [None] * len(requests)
 
@@ -246,10 +257,13 @@ class DiaEngine:
                 loop = GenerationLoop(self.model, self.config, self._device, slots, compile=self.compile,
                                       per_slot_attention=self.per_slot_attention, shrink_slots=shrink)
                 try:
-                    loop.run(requests, seeds, budgets, finished, on_progress, should_stop, pending)
+                    loop.run(requests, seeds, budgets, finished, on_progress, should_stop, pending,
+                             on_frames=on_frames, should_cancel=should_cancel)
                     break
                 except torch.OutOfMemoryError:
                     del loop
+                    if chunker is not None:
+                        chunker.replay()  # unfinished lines start over; their streamed frames are not sent twice
                     self._free_memory()
                     if slots == 1:
                         raise GenerationOutOfMemory(
@@ -260,6 +274,15 @@ class DiaEngine:
                     log.warning("out of memory: retrying unfinished lines with %d batch slots", slots)
             self._free_memory()
         return results
+
+    def _chunker(self, on_chunk: ChunkFn, chunk_seconds: float) -> AudioChunker:
+        """Decodes streamed frames with the DAC's full receptive field around each chunk (see streaming)."""
+        if self.codec is None:
+            raise DiaEngineError("no codec loaded: audio cannot be streamed (load the engine with a codec)")
+        left, right = self.codec.context_frames
+        return AudioChunker.for_seconds(self.codec.decode_window, sample_rate=SAMPLE_RATE, samples_per_frame=HOP_LENGTH,
+                                        left_context=left, right_context=right, on_chunk=on_chunk,
+                                        chunk_seconds=chunk_seconds)
 
     def _slots_may_vary(self) -> bool:
         """Whether the number of batch slots may follow the number of lines.

@@ -28,6 +28,8 @@ from .types import FRAMES_PER_SECOND, GenerationRequest, Progress
 
 ProgressFn = Callable[[Progress], None]
 StopFn = Callable[[], bool]
+FramesFn = Callable[[dict[int, tuple[np.ndarray, bool]]], None]  # {index: (newly final frames [n, C], finished)}
+CancelFn = Callable[[int], bool]  # is line `index` no longer wanted?
 
 SPEECH_CHARS_PER_SECOND = 10.0  # deliberately slow, so the length budget has headroom
 MIN_BUDGET_SECONDS = 3.0
@@ -66,6 +68,7 @@ class _Job:
     text_len: int  # encoder positions (cross-attention keys)
     countdown: int = -1
     finished_step: int = -1
+    streamed: int = 0  # frames already handed to `on_frames`
 
     @property
     def done(self) -> bool:
@@ -107,8 +110,15 @@ class GenerationLoop:
         on_progress: ProgressFn | None,
         should_stop: StopFn | None,
         pending: list[int],
+        on_frames: FramesFn | None = None,
+        should_cancel: CancelFn | None = None,
     ) -> None:
-        """Generate `pending` request indices; `on_codes(index, codes, seed)` fires as each one finishes."""
+        """Generate `pending` request indices; `on_codes(index, codes, seed)` fires as each one finishes.
+
+        `on_frames({index: (frames, finished)})` receives, once per step, the frames of each line that have just
+        become final (streaming), before the `on_codes` of lines that finished in that step;
+        a line for which `should_cancel(index)` turns true leaves its slot at once, with no further calls.
+        """
         cfg = self.cfg
         texts = {i: encode_text(requests[i].model_text()) for i in pending}
         self_cap = bucket(max(budgets[i] for i in pending), cfg.decoder.audio_length)
@@ -128,6 +138,13 @@ class GenerationLoop:
                 return
             if should_stop is not None and should_stop():
                 return
+            if should_cancel is not None:
+                for s in active:
+                    if should_cancel(jobs[s].index):
+                        jobs[s] = None
+                active = [s for s in active if jobs[s] is not None]
+                if not active:
+                    continue  # queued lines take the freed slots
             if self.shrink_slots and not queue and len(active) < len(jobs):
                 # The last lines of a batch then run at the cost of their own number, not of the batch.
                 cache.keep_slots(active)
@@ -162,14 +179,22 @@ class GenerationLoop:
                 pred = select_tokens_v01(*args).cpu().numpy()
             else:
                 pred = select_tokens(*args, cfg.pad_token_id).cpu().numpy()
+            final: dict[int, tuple[np.ndarray, bool]] = {}
+            done: list[_Job] = []
             for s in active:
                 job = jobs[s]
                 self._advance(job, pred[s])
                 if on_progress is not None:
                     on_progress(self._progress(job))
+                if on_frames is not None:
+                    self._collect_final(job, final)
                 if job.done:
                     jobs[s] = None
-                    on_codes(job.index, self._extract(job), job.seed)
+                    done.append(job)
+            if final:
+                on_frames(final)
+            for job in done:
+                on_codes(job.index, self._extract(job), job.seed)
 
     def _start(self, cache, slot, index, req, text, seed, budget) -> _Job:
         cfg = self.cfg
@@ -215,6 +240,21 @@ class GenerationLoop:
         else:
             total = job.max_tokens - job.prefill_steps
         return Progress(job.index, min(done_steps, max(total, 0)), max(total, 0), finished=job.done)
+
+    def _collect_final(self, job: _Job, out: dict[int, tuple[np.ndarray, bool]]) -> None:
+        """Add to `out` the job's frames that just became final: every channel is past its delay, and the
+        frame lies before the end of speech (when that has been seen)."""
+        if job.done:
+            final = len(self._extract(job))
+        else:
+            final = job.step - job.prefill_steps - self.max_delay + 1
+            if job.finished_step >= 0:
+                final = min(final, job.finished_step - job.prefill_steps)
+        new = max(final - job.streamed, 0)
+        if new or job.done:
+            frames = revert_delay(job.tokens, job.prefill_steps + job.streamed, new, self.delays, self.cfg.eos_token_id)
+            job.streamed += new
+            out[job.index] = (frames, job.done)
 
     def _extract(self, job: _Job) -> np.ndarray:
         finished = job.finished_step if job.finished_step >= 0 else job.step + 1 - self.max_delay

@@ -21,6 +21,7 @@ from gui.download_dialog import DownloadBridge, ModelLoadDialog
 from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
+from gui.live_view import LiveView
 from gui.model_info import local_model_info, remember
 from projects.audio import resample
 from projects.catalogue import model_title
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self.live_view = LiveView(self)  # "Play as it renders" (gui/live_view.py)
         self.take_checks = install_take_checks(self)
         self._restore_window()
 
@@ -1116,6 +1118,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """End the background threads (worker, mix builder) and playback."""
         self.player.stop()
+        self.live_view.player.stop()
         for timer in (self._autosave_timer, self._mix_timer, self._views_timer, self._sync_timer):
             timer.stop()
         self.controller.shutdown()

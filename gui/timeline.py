@@ -140,6 +140,7 @@ class TimelineView(QWidget):
         self.selected: str | None = None
         self._drag: tuple[str, float, float] | None = None  # line id, press x, offset px
         self.fit_to_width = True  # until the user zooms, the whole episode fits the strip
+        self.overlays: list = []  # paint(view, painter) callables drawn over the clips
         self.setMinimumHeight(90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
@@ -207,6 +208,8 @@ class TimelineView(QWidget):
                        "The timeline fills as lines are generated.")
         else:
             self._paint_clips(p)
+        for paint in self.overlays:  # e.g. the live waveform of lines rendering (gui.live_view)
+            paint(self, p)
         self._paint_line(p, self.cursor_seconds, theme.ACCENT, 1.0)
         if self.playhead is not None:
             self._paint_line(p, self.playhead, theme.PLAYHEAD, 2.0)

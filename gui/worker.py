@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from gui.live_playback import LiveEngine
 from projects.generation import GenerationService, LineJob
 from projects.project import Project
 
@@ -48,6 +49,7 @@ class GenerationWorker(QObject):
     # The queue was seen empty after the `int`-th queued line (every line up to it is finished, failed, skipped
     # or dropped); `bool`: Stop was pressed. Lines queued after that number are still to come.
     queueDrained = Signal(bool, int)
+    liveChunk = Signal(object)  # a LiveChunk of a line rendering, while `live_audio` is on
 
     def __init__(self, engine_factory: Callable[[], object], batch_size: int = 4):
         super().__init__()
@@ -62,6 +64,7 @@ class GenerationWorker(QObject):
         self._stop_upto = 0  # Stop drops the lines queued up to this number
         self.stop_event = threading.Event()
         self._last_progress: dict[str, float] = {}
+        self.live_audio = False  # set by the GUI ("Play as it renders"); read when a batch starts
 
     # ----- called from the GUI thread (thread-safe) ---------------------------------------------------------------
     def enqueue(self, items: list[QueuedLine]) -> int:
@@ -157,7 +160,7 @@ class GenerationWorker(QObject):
     def _service(self, project: Project) -> GenerationService:
         """One service per open project: it keeps the encoded voice prompt between batches."""
         if self._service_for is None or self._service_for.project is not project:
-            self._service_for = GenerationService(project, self.engine)
+            self._service_for = GenerationService(project, LiveEngine(self.engine))
         return self._service_for
 
     def _plan(self, service: GenerationService, batch: list[QueuedLine]) -> list[LineJob]:
@@ -187,6 +190,7 @@ class GenerationWorker(QObject):
     def _run_jobs(self, service: GenerationService, jobs: list[LineJob], isolate_failures: bool) -> None:
         finished: set[str] = set()
         self.linesStarted.emit([job.line_id for job in jobs])
+        service.engine.expect(jobs, self.liveChunk.emit if self.live_audio else None)  # play as it renders
         try:
             report = service.run(jobs, on_take=lambda line_id, take: self._take_done(finished, line_id, take.id),
                                  should_stop=self.stop_event.is_set, on_line_progress=self._report_progress)

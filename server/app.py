@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import secrets
 import time
 import traceback
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from dia_engine import GenerationOutOfMemory
 
@@ -24,6 +25,8 @@ from .errors import ApiError, error_response, install_error_handlers
 from .scheduler import BatchScheduler, JobCancelled, QueueFull, RequestRejected, SpeechOutcome, VoiceUnavailable
 from .schemas import GenerateBody, SamplingFields, SpeechBody
 from .speech_text import dialogue_text
+from .streaming import MEDIA_TYPES as STREAM_MEDIA_TYPES
+from .streaming import STREAM_FORMATS, ChunkStream, stream_body
 from .tempo import change_tempo
 from .voices import PAIR_SEPARATOR, RANDOM_VOICE, UnknownVoice, VoiceLibrary
 
@@ -77,7 +80,10 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
         return fmt
 
     async def speak(request: Request, fields: SamplingFields, *, text: str, text_field: str,
-                    voice_id: str | None, voice_field: str, fmt: str, pcm_rate: int | None) -> Response:
+                    voice_id: str | None, voice_field: str, fmt: str, pcm_rate: int | None,
+                    stream: bool = False, sse: bool = False) -> Response:
+        if stream:
+            check_streamable(fields, fmt)
         model_text = dialogue_text(text)
         if not model_text:
             raise ApiError(400, f"{text_field}: nothing to speak (the text is empty or holds only speaker tags)",
@@ -115,14 +121,10 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
             raise ApiError(400, f"{foreign[0]}: {info.family_name} ({engine.model_id}) has no sampling parameter "
                                 f"{', '.join(foreign)}; it reads {', '.join(info.sampling_fields)}",
                            param=foreign[0], code="unsupported_parameter")
-        try:
-            job = scheduler.submit(model_text, voice_id=voice_id, seed=fields.seed, sampling=sampling)
-        except QueueFull as exc:
-            raise ApiError(503, f"the server is busy: {exc}; retry shortly", code="busy",
-                           headers={"Retry-After": "5"}) from None
-        except JobCancelled as exc:
-            raise ApiError(503, str(exc), code="shutting_down") from None
-
+        if stream:
+            return await speak_streamed(request, fields, model_text, text_field, voice_id, sampling, fmt,
+                                        pcm_rate, sse)
+        job = submit(model_text, voice_id=voice_id, seed=fields.seed, sampling=sampling)
         outcome = await wait_for_outcome(request, job, text_field, debug=debug)
         if outcome is None:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
@@ -140,6 +142,69 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
         }
         return Response(encoded.data, media_type=encoded.media_type, headers=headers)
 
+    def check_streamable(fields: SamplingFields, fmt: str) -> None:
+        if not scheduler.can_stream:
+            raise ApiError(400, "stream: the loaded model cannot stream audio yet; ask for the whole file",
+                           param="stream", code="unsupported_parameter")
+        if fmt not in STREAM_FORMATS:
+            raise ApiError(400, f"response_format: {fmt!r} cannot be streamed; stream pcm or wav",
+                           param="response_format", code="unsupported_format")
+        if fields.speed != 1.0:
+            raise ApiError(400, "speed: a streamed response plays at speed 1 (a tempo change needs the whole take)",
+                           param="speed", code="unsupported_parameter")
+
+    def submit(model_text: str, **kwargs):
+        try:
+            return scheduler.submit(model_text, **kwargs)
+        except QueueFull as exc:
+            raise ApiError(503, f"the server is busy: {exc}; retry shortly", code="busy",
+                           headers={"Retry-After": "5"}) from None
+        except JobCancelled as exc:
+            raise ApiError(503, str(exc), code="shutting_down") from None
+
+    async def speak_streamed(request: Request, fields: SamplingFields, model_text: str, text_field: str,
+                             voice_id: str | None, sampling, fmt: str, pcm_rate: int | None, sse: bool) -> Response:
+        """Answer once the first chunk is there (errors before it get their usual status), then stream."""
+        seed = fields.seed if fields.seed is not None else secrets.randbelow(2**31)  # known before the audio
+        out_rate = pcm_rate if fmt == "pcm" and pcm_rate else engine.sample_rate
+        chunks = ChunkStream(engine.sample_rate, out_rate, fmt, sse=sse)
+        job = submit(model_text, voice_id=voice_id, seed=seed, sampling=sampling, on_chunk=chunks.push)
+        job.future.add_done_callback(chunks.close)
+        gone = asyncio.ensure_future(client_disconnected(request))
+        try:
+            first = await chunks.next_chunk(gone)
+        except asyncio.CancelledError:
+            gone.cancel()
+            job.withdraw()
+            raise ApiError(503, "the server is shutting down", code="shutting_down") from None
+        if first is False:
+            job.withdraw()
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        if first is None:  # the job ended before any audio: an error, or an empty take
+            try:
+                await outcome_of(asyncio.wrap_future(job.future), text_field, debug=debug)
+            except ApiError:
+                gone.cancel()
+                raise
+
+        def finished(completed: bool) -> None:
+            if not completed:
+                job.withdraw()  # the client left: the engine drops the line and frees its slot
+
+        def done_event() -> dict:
+            frames = len(job.future.result().result.codes) if job.future.done() and not job.future.exception() else 0
+            size = text_byte_length(model_text)
+            return {"type": "speech.audio.done",
+                    "usage": {"input_tokens": size, "output_tokens": frames, "total_tokens": size + frames}}
+
+        batch_id, batch_size = job.batch or (0, 0)
+        headers = {"X-Seed": str(seed), "X-Sample-Rate": str(out_rate), "X-Batch-Id": str(batch_id),
+                   "X-Batch-Size": str(batch_size), "Cache-Control": "no-cache"}
+        if not sse:
+            headers["Content-Disposition"] = f'inline; filename="speech.{fmt}"'
+        return StreamingResponse(stream_body(chunks, first, gone, finished, done_event),
+                                 media_type=STREAM_MEDIA_TYPES["sse" if sse else fmt], headers=headers)
+
     # --- endpoints ----------------------------------------------------------------------------------
 
     @app.post("/generate", summary="Generate dialogue audio",
@@ -147,7 +212,7 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
     async def generate(body: GenerateBody, request: Request) -> Response:
         fmt = check_format(body.response_format, "response_format")
         return await speak(request, body, text=body.text, text_field="text", voice_id=body.voice_id,
-                           voice_field="voice_id", fmt=fmt, pcm_rate=None)
+                           voice_field="voice_id", fmt=fmt, pcm_rate=None, stream=body.stream)
 
     @app.post("/v1/audio/speech", summary="OpenAI-compatible speech",
               response_class=Response, responses={200: {"content": {"audio/mpeg": {}}}})
@@ -159,12 +224,15 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
             raise ApiError(400, "instructions: not supported: Dia takes no style instructions; write non-verbal "
                                 "cues such as (laughs) into the input instead", param="instructions",
                            code="unsupported_parameter")
-        if body.stream_format not in (None, "audio"):
-            raise ApiError(400, f"stream_format: {body.stream_format!r} is not supported; only 'audio' (the "
-                                "whole file in the response)", param="stream_format", code="unsupported_parameter")
-        fmt = check_format(body.response_format or speech_default_format, "response_format")
+        if body.stream_format not in (None, "audio", "sse"):
+            raise ApiError(400, f"stream_format: {body.stream_format!r} is not supported; use 'audio' (raw "
+                                "audio, streamed with stream: true) or 'sse' (speech.audio.delta events)",
+                           param="stream_format", code="unsupported_parameter")
+        sse = body.stream_format == "sse"
+        fmt = check_format(body.response_format or ("pcm" if sse else speech_default_format), "response_format")
         return await speak(request, body, text=body.input, text_field="input", voice_id=body.voice_id,
-                           voice_field="voice", fmt=fmt, pcm_rate=OPENAI_PCM_SAMPLE_RATE)
+                           voice_field="voice", fmt=fmt, pcm_rate=OPENAI_PCM_SAMPLE_RATE,
+                           stream=body.stream or sse, sse=sse)
 
     @app.get("/v1/models", summary="Models (OpenAI-compatible)")
     async def list_models() -> dict:
@@ -248,8 +316,13 @@ async def wait_for_outcome(request: Request, job, text_field: str, *, debug: boo
         job.withdraw()
         outcome.add_done_callback(_ignore_outcome)
         return None
+    return await outcome_of(outcome, text_field, debug=debug)
+
+
+async def outcome_of(outcome: asyncio.Future, text_field: str, *, debug: bool = False) -> SpeechOutcome:
+    """The finished job's outcome, or the ApiError that tells the client why it failed."""
     try:
-        return outcome.result()
+        return await outcome
     except (JobCancelled, asyncio.CancelledError) as exc:
         raise ApiError(503, f"the request was cancelled: {exc or 'the server is shutting down'}",
                        code="cancelled") from None

@@ -9,6 +9,7 @@ two threads at once.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 import logging
@@ -16,8 +17,11 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+
+import numpy as np
 
 from dia_engine import GenerationOutOfMemory, GenerationRequest, GenerationResult, Progress, SamplingParams
 
@@ -61,11 +65,14 @@ class SpeechOutcome:
 class SpeechJob:
     """One request on its way through the scheduler. `future` gives a SpeechOutcome or raises."""
 
-    def __init__(self, text: str, voice_id: str | None, seed: int | None, sampling: SamplingParams) -> None:
+    def __init__(self, text: str, voice_id: str | None, seed: int | None, sampling: SamplingParams,
+                 on_chunk: Callable[[np.ndarray, int], None] | None = None) -> None:
         self.text = text
         self.voice_id = voice_id
         self.seed = seed
         self.sampling = sampling
+        self.on_chunk = on_chunk  # streaming: (samples, start_sample) on the engine thread as audio is made
+        self.batch: tuple[int, int] | None = None  # (batch id, batch size) once its batch has started
         self.future: Future[SpeechOutcome] = Future()
         self._withdrawn = threading.Event()
 
@@ -107,6 +114,10 @@ class BatchScheduler:
         self._failed = 0
         self._cancelled = 0
         self._largest_batch = 0
+        # Whether the engine streams audio and drops single lines (`on_chunk`, `should_cancel`): a family
+        # without them still serves whole files, and a withdrawn request then stops only with its batch.
+        params = inspect.signature(engine.generate).parameters
+        self.can_stream = "on_chunk" in params and "should_cancel" in params
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -132,12 +143,14 @@ class BatchScheduler:
     # --- requests -----------------------------------------------------------------------------------
 
     def submit(self, text: str, *, voice_id: str | None = None, seed: int | None = None,
-               sampling: SamplingParams = SamplingParams()) -> SpeechJob:
+               sampling: SamplingParams = SamplingParams(),
+               on_chunk: Callable[[np.ndarray, int], None] | None = None) -> SpeechJob:
+        """Queue a request; with `on_chunk` its audio is also streamed chunk by chunk as it generates."""
         if self._stopping.is_set():
             raise JobCancelled("the server is shutting down")
         if self._queue.qsize() >= self._max_queued:
             raise QueueFull(f"{self._max_queued} requests are already waiting")
-        job = SpeechJob(text, voice_id, seed, sampling)
+        job = SpeechJob(text, voice_id, seed, sampling, on_chunk)
         self._queue.put(job)
         return job
 
@@ -227,6 +240,8 @@ class BatchScheduler:
             self._batches += 1
             self._largest_batch = max(self._largest_batch, len(jobs))
             self._recent_batch_sizes.append(len(jobs))
+        for job in jobs:
+            job.batch = (batch_id, len(jobs))
         started = time.monotonic()
 
         def on_result(index: int, result: GenerationResult) -> None:
@@ -239,9 +254,25 @@ class BatchScheduler:
         def should_stop() -> bool:
             return self._stopping.is_set() or all(job.withdrawn or job.future.done() for job in jobs)
 
+        def should_cancel(index: int) -> bool:
+            """A withdrawn request leaves the batch at once, its slot going to the next line."""
+            if not jobs[index].withdrawn:
+                return False
+            self._finish(jobs[index], JobCancelled("the client went away"))
+            return True
+
+        def on_chunk(index: int, samples: np.ndarray, start: int) -> None:
+            if jobs[index].on_chunk is not None:
+                jobs[index].on_chunk(samples, start)
+
+        streaming = {}
+        if self.can_stream:
+            streaming["should_cancel"] = should_cancel
+            if any(job.on_chunk is not None for job in jobs):
+                streaming["on_chunk"] = on_chunk
         try:
             results = self._engine.generate(requests, on_progress=on_progress, on_result=on_result,
-                                            should_stop=should_stop)
+                                            should_stop=should_stop, **streaming)
         except GenerationOutOfMemory as exc:
             # The engine already retried with smaller batches down to one request: nothing left to try.
             for job in jobs:

@@ -40,6 +40,8 @@ class SamplingFields(BaseModel):
                                                            "(frames_per_second in GET /v1/models); default: "
                                                            "estimated from the text")
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, description="tempo; the pitch stays the same")
+    stream: bool = Field(False, description="send the audio as it is generated (chunked pcm or wav, the WAV "
+                                            "header's sizes left unknown); needs speed 1")
 
     def sampling(self) -> SamplingParams:
         return SamplingParams(**{name: getattr(self, name) for name in SamplingParams.FIELDS},
@@ -71,7 +73,9 @@ class SpeechBody(SamplingFields):
     response_format: str | None = Field(None, description="mp3 (default), opus, flac, wav or pcm "
                                                           "(16-bit mono at 24 kHz, as OpenAI sends it)")
     instructions: str | None = None  # OpenAI field; Dia cannot follow it, so only an empty value is accepted
-    stream_format: str | None = None  # OpenAI field; only "audio" (a whole file) is served
+    stream_format: str | None = Field(None, description="audio (raw bytes; streamed as generated with "
+                                                        "stream: true) or sse (OpenAI's speech.audio.delta events, "
+                                                        "always streamed)")
 
     @property
     def voice_id(self) -> str:

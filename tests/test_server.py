@@ -201,7 +201,7 @@ GENERATE = {"text": "Hi."}
     ("/v1/audio/speech", {**SPEECH, "speed": 5}, "speed", "less than or equal to 4"),
     ("/v1/audio/speech", {**SPEECH, "model": "gpt-5"}, "model", "unknown model 'gpt-5'"),
     ("/v1/audio/speech", {**SPEECH, "instructions": "Whisper."}, "instructions", "not supported"),
-    ("/v1/audio/speech", {**SPEECH, "stream_format": "sse"}, "stream_format", "not supported"),
+    ("/v1/audio/speech", {**SPEECH, "stream_format": "websocket"}, "stream_format", "not supported"),
     ("/v1/audio/speech", {"model": "tts-1", "input": "Hi."}, "voice", "required"),
     ("/v1/audio/speech", {**SPEECH, "sed": 4}, "sed", "unknown field (accepted: "),
     ("/generate", {**GENERATE, "temperature": -1}, "temperature", "greater than or equal to 0"),
