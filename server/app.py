@@ -193,7 +193,7 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
 
         def done_event() -> dict:
             frames = len(job.future.result().result.codes) if job.future.done() and not job.future.exception() else 0
-            size = text_byte_length(model_text)
+            size = info.measure_text(model_text)
             return {"type": "speech.audio.done",
                     "usage": {"input_tokens": size, "output_tokens": frames, "total_tokens": size + frames}}
 
