@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_MODEL = "nari-labs/Dia-1.6B-0626"
+from projects.catalogue import DEFAULT_MODEL
+
 AUDIO_FORMATS = ("wav", "flac")
 MAX_WARNINGS = 10
 
@@ -75,12 +76,12 @@ class InputError(ValueError):
 
 
 def validate_inputs(command: str, *, script, out: Path, fmt: str | None, codec: str, prompt_transcript: str = "",
-                    prompt_seconds: float = 0.0) -> tuple[str, list]:
-    """The checks `synth` and `render` share, run before the model loads: the script (render's lint rules),
-    the codec and the output file. Returns (output format, lint warnings); raises InputError on the first
-    problem. `prompt_*` describe the voice clips the lines are generated after, if any."""
-    from dia_engine import FRAMES_PER_SECOND
-
+                    prompt_seconds: float = 0.0, info=None) -> tuple[str, list]:
+    """The checks `synth` and `render` share, run before the model loads: the script (render's lint rules,
+    against the limits of the model `info` describes; see `describe_model`), the codec and the output file.
+    Returns (output format, lint warnings); raises InputError on the first problem. `prompt_*` describe the voice
+    clips the lines are generated after, if any."""
+    from projects.limits import prompt_frames
     from projects.lint import lint_script
 
     if not script.lines:
@@ -97,12 +98,24 @@ def validate_inputs(command: str, *, script, out: Path, fmt: str | None, codec: 
         raise InputError(f"--out {out} does not end in .{fmt} but --format is {fmt}")
     if not out.parent.is_dir():
         raise InputError(f"output folder does not exist: {out.parent}")
-    issues = lint_script(script, prompt_transcript=prompt_transcript,
-                         prompt_frames=round(prompt_seconds * FRAMES_PER_SECOND))
+    issues = lint_script(script, info, prompt_transcript=prompt_transcript,
+                         prompt_frames=prompt_frames(info, prompt_seconds) if info is not None else 0)
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise InputError(str(errors[0]))
     return fmt, [issue for issue in issues if issue.severity == "warning"]
+
+
+def describe_model(model: str):
+    """The model's ModelInfo from its config (no weights loaded); None when it cannot be described here, in
+    which case loading it reports why."""
+    from dia_engine import ModelLoadError
+    from dia_engine.describe import describe
+
+    try:
+        return describe(model)
+    except ModelLoadError:
+        return None
 
 
 def print_warnings(warnings: list, more_hint: str = "") -> None:

@@ -12,14 +12,16 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_engine_options, add_sampling_options, fail, load_engine, print_warnings, validate_inputs
+from .common import (add_dia2_sampling_options, add_engine_options, add_sampling_options, describe_model, fail,
+                     load_engine, print_warnings, validate_inputs)
 from .recognise import add_recogniser_options, auto_transcript, is_auto, make_transcriber, showing_downloads
 
-SAMPLING_ARGS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k", "max_tokens")
+SAMPLING_ARGS = ("cfg_scale", "temperature", "top_p", "cfg_filter_top_k", "top_k", "text_temperature", "text_top_k",
+                 "max_tokens")
 
 
 def add_parser(sub) -> None:
-    from projects.model import LOUDNESS_PRESETS
+    from projects.model import EXPORT_RATES, LOUDNESS_PRESETS
 
     presets = ", ".join(f"{name} {value:g}" for name, value in LOUDNESS_PRESETS.items())
     p = sub.add_parser(
@@ -43,7 +45,10 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=["wav", "flac"], default=None, help="default: from the --out extension")
     p.add_argument("--bit-depth", choices=["16", "24", "float"], default="24", help="default: %(default)s")
     p.add_argument("--stems", action="store_true", help="also write one file per speaker, aligned with the mix")
-    p.add_argument("--subtitles", action="store_true", help="also write .srt and .vtt subtitles")
+    p.add_argument("--subtitles", action="store_true", help="also write .srt and .vtt subtitles (word-timed where "
+                   "the model times its words: Dia2)")
+    p.add_argument("--sample-rate", type=int, choices=EXPORT_RATES, default=None,
+                   help="the mix's sample rate; takes of other rates are resampled (default: the project's, 44100)")
     p.add_argument("--check", action="store_true",
                    help="check every line's take with the speech recogniser (missing or extra words, speaking "
                         "rate, long silences, clipping) and list the lines that fail")
@@ -55,6 +60,7 @@ def add_parser(sub) -> None:
                         "see docs/recogniser.md)")
     add_engine_options(p)
     add_sampling_options(p)
+    add_dia2_sampling_options(p)
     add_recogniser_options(p)
     for action in p._actions:  # argparse has no public way to reword a shared option's help
         if action.dest == "seed":
@@ -104,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from projects.export import ExportOptions
     from projects.model import Sampling
+    from projects.sampling import canonical
     from projects.project import Project
     from projects.script import parse_script
     from projects.store import PROJECT_FILE, ProjectError
@@ -165,15 +172,22 @@ def _render(args: argparse.Namespace) -> int:
             return fail(f"--check and --retake-failing need the speech recogniser: {error}")
     if transcriber is not None:
         transcriber.unload()  # its memory goes to the generation; loaded again for the checks
+    info = describe_model(args.model)  # its limits and sampling, from its config (None: loading says why)
+    if info is not None:
+        project.use_sampling_of(info.family)  # the values this project keeps for the model's family
     overrides = {name: getattr(args, name) for name in SAMPLING_ARGS if getattr(args, name) is not None}
     sampling = Sampling(**{**project.doc.sampling.model_dump(), **overrides})
-    _check_sampling(sampling)
+    if info is not None:
+        sampling = Sampling(**canonical(info, sampling.model_dump()))  # a default typed in follows the default
+    _check_sampling(sampling, info)
 
     # ---- the project as it will be (in memory; voice clips are copied only once all is well) -------
     project.set_script(text)
     project.doc.sampling = sampling
     if args.seed is not None:
         project.doc.seed = args.seed
+    if args.sample_rate is not None:
+        project.doc.export.sample_rate = args.sample_rate
     prompt = " ".join(
         tagged_transcript(s, transcripts.get(s, project.doc.speakers[s].transcript))
         for s in ("S1", "S2") if s in voices or project.doc.speakers[s].clip
@@ -181,7 +195,7 @@ def _render(args: argparse.Namespace) -> int:
     prompt_seconds = sum(clip_seconds[s] if s in voices else project.doc.speakers[s].clip_seconds or 0.0
                          for s in ("S1", "S2") if s in voices or project.doc.speakers[s].clip)
     fmt, warnings = validate_inputs("render", script=project.script, out=out, fmt=args.format, codec=args.codec,
-                                    prompt_transcript=prompt, prompt_seconds=prompt_seconds)
+                                    prompt_transcript=prompt, prompt_seconds=prompt_seconds, info=info)
     options = ExportOptions(lufs=project.doc.export.lufs if args.lufs is None else args.lufs, format=fmt,
                             bit_depth=args.bit_depth, stems=args.stems, subtitles=args.subtitles)
     voices_change = any(
@@ -189,7 +203,10 @@ def _render(args: argparse.Namespace) -> int:
         or " ".join(transcripts[s].split()) != project.doc.speakers[s].transcript
         for s, clip in voices.items()
     ) or any(" ".join(t.split()) != project.doc.speakers[s].transcript for s, t in transcripts.items())
-    needs_generation = voices_change or bool(project.lines_to_generate())
+    recorded = project.doc.model
+    model_change = recorded is None or recorded.model_id != str(args.model) or (
+        args.dtype is not None and recorded.dtype != args.dtype)
+    needs_generation = voices_change or bool(project.lines_to_generate()) or (model_change and bool(project.lines))
     engine = load_engine(args) if needs_generation else None  # before any write: a bad --model changes nothing
 
     # ---- apply, generate, export -----------------------------------------------------------------
@@ -240,10 +257,15 @@ def _earlier_extras(out: Path) -> set[Path]:
     return {path for path in extras if path.parent == out.parent and path.is_file()}
 
 
-def _check_sampling(sampling) -> None:
+def _check_sampling(sampling, info) -> None:
+    """Raises ValueError naming a bad value, or a parameter the model's family does not have."""
     from dia_engine import SamplingParams
 
-    SamplingParams(**sampling.model_dump())  # raises ValueError naming the bad value
+    from projects.sampling import to_params
+
+    SamplingParams(**sampling.model_dump())
+    if info is not None:
+        to_params(info, sampling.model_dump())
 
 
 def _generate(project, engine) -> int:

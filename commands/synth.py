@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .common import (add_dia2_sampling_options, add_engine_options, add_sampling_options, fail, load_engine,
-                     print_warnings, sampling_from_args, validate_inputs)
+                     describe_model, print_warnings, sampling_from_args, validate_inputs)
 from .recognise import add_recogniser_options, auto_transcript, is_auto, make_transcriber
 
 
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
             transcriber.unload()  # its memory goes to the generation
         prompt = tagged_transcript("S1", args.voice_transcript) if args.voice else ""
         _, warnings = validate_inputs("synth", script=parse_script(text), out=out, fmt=None, codec=args.codec,
-                                      prompt_transcript=prompt, prompt_seconds=clip_seconds)
+                                      prompt_transcript=prompt, prompt_seconds=clip_seconds,
+                                      info=describe_model(args.model))
         sampling = sampling_from_args(args)
     except (ProjectError, ValueError) as exc:
         return fail(str(exc))

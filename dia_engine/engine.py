@@ -21,18 +21,17 @@ from .errors import DiaEngineError, GenerationOutOfMemory, ModelLoadError
 from .generation import CancelFn, GenerationLoop, ProgressFn, StopFn, draw_seed, estimate_max_tokens
 from .family import DIA2, detect_family, read_config
 from .hub import resolve_source
+from .describe import dia_info
 from .info import ModelInfo
 from .streaming import DEFAULT_CHUNK_SECONDS, AudioChunker, ChunkFn
 from .text import text_byte_length
-from .types import (DIA_DEFAULT_SAMPLING, FRAMES_PER_SECOND, HOP_LENGTH, SAMPLE_RATE, GenerationRequest,
-                    GenerationResult, VoicePrompt)
+from .types import HOP_LENGTH, SAMPLE_RATE, GenerationRequest, GenerationResult, VoicePrompt
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SLOTS = {"cuda": 16, "mps": 8, "cpu": 8}
 VOICE_CACHE_SIZE = 64
-DIA_SPEECH_CHARS_PER_SECOND = 15.0  # typical Dia 1.6B speaking rate (spoken characters per second)
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -147,16 +146,9 @@ class DiaEngine:
 
     @property
     def info(self) -> ModelInfo:
-        """What the faces may know about the loaded model (see `dia_engine.info`)."""
-        return ModelInfo(
-            family="dia", variant=self.config.variant, model_id=self.model_id, sample_rate=SAMPLE_RATE,
-            frames_per_second=FRAMES_PER_SECOND, max_frames=self.config.decoder.audio_length,
-            text_limit=self.config.encoder.text_length, text_unit="bytes",
-            codebooks=self.config.decoder.num_channels, word_timestamps=False,
-            default_sampling=DIA_DEFAULT_SAMPLING,
-            sampling_fields=("cfg_scale", "temperature", "top_p", "cfg_filter_top_k"),
-            speech_chars_per_second=DIA_SPEECH_CHARS_PER_SECOND, measure_text=text_byte_length,
-        )
+        """What the faces may know about the loaded model (see `dia_engine.info`); `describe` gives the same
+        from the config alone."""
+        return dia_info(self.config, self.model_id)
 
     # ------------------------------------------------------------------------------------------ voices
     def encode_voice(self, audio: str | Path | np.ndarray, transcript: str,

@@ -39,6 +39,7 @@ class GenerationController(QObject):
         super().__init__(parent)
         self.live: dict[str, LiveState] = {}
         self.engine_info: tuple[str, str, str] | None = None
+        self.model_info = None  # the loaded engine's ModelInfo
         self._busy = False
         self._total = 0
         self._done = 0
@@ -95,7 +96,7 @@ class GenerationController(QObject):
 
     def forget_engine(self) -> None:
         self.worker.forget_engine()
-        self.engine_info = None
+        self.engine_info = self.model_info = None
 
     def clear_failures(self, line_ids: list[str] | None = None) -> None:
         for line_id in list(self.live):
@@ -112,6 +113,8 @@ class GenerationController(QObject):
     # ----- worker signals -----------------------------------------------------------------------------------------
     def _on_engine_ready(self, model: str, device: str, dtype: str) -> None:
         self.engine_info = (model, device, dtype)
+        engine = self.worker.engine  # set before the signal; `info` is a plain description, safe to read here
+        self.model_info = engine.info if engine is not None else None
         self.engineReady.emit(model, device, dtype)
 
     def _on_engine_failed(self, message: str) -> None:

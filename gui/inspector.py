@@ -7,18 +7,18 @@ from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
-from dia_engine import SAMPLE_RATE
 from gui import icons, theme
 from gui.inspector_model import EMPTY, NO_TAKE_PLACEHOLDER, InspectorModel, inspect_line, shown_seed, state_fields
 from gui.line_state import LineView
-from gui.sampling_form import SamplingForm
+from gui.sampling_form import ModelSamplingForm
 from gui.take_checks import verdict_detail
 from gui.session import ProjectSession
 from gui.waveform import WaveformView
 from projects.model import Sampling
 from projects.seeds import SEED_LIMIT
+from projects.takes import take_rate
 
-COLUMNS = ("", "Take", "Seed", "Sampling", "Length", "Made")
+COLUMNS = ("", "Take", "Seed", "Model", "Sampling", "Length", "Made")
 PLAY_TIP = "Play the selected take (double-click a take does the same)"
 COMPARE_TIP = "Select two takes: plays the first, a short pause, then the second"
 
@@ -120,11 +120,11 @@ class LineInspector(QWidget):
         self.override_check.setToolTip("Generate this line with its own sampling parameters instead of the "
                                        "project's.\nChanging them makes only this line stale.")
         self.override_check.toggled.connect(self._override_toggled)
-        d = Sampling()
-        self.line_sampling_form = SamplingForm(d.cfg_scale, d.temperature, d.top_p, d.cfg_filter_top_k, d.max_tokens)
+        self.line_sampling_form = ModelSamplingForm(session.model_info)
         self.line_sampling_form.changed.connect(self._line_sampling_edited)
         form.addRow(self.override_check)
         form.addRow(self.line_sampling_form)
+        self._sampling_rows = form
 
         self.issues_label = QLabel()
         self.issues_label.setWordWrap(True)
@@ -183,7 +183,8 @@ class LineInspector(QWidget):
 
     def refresh(self) -> None:
         """Show the line as the document is now (called whenever anything shown may have changed)."""
-        model = inspect_line(self.session.project, self.line_id, self._view, blocked=self.blocked)
+        model = inspect_line(self.session.project, self.line_id, self._view, blocked=self.blocked,
+                             info=self.session.model_info)
         self.model = model
         self.line_id = model.line_id
         for w in (self.table, self.seed_spin, self.pin_button, self.generate_button, self.waveform,
@@ -216,7 +217,8 @@ class LineInspector(QWidget):
         selected = set(self.selected_take_ids())
         self.table.setRowCount(len(model.takes))
         for row, take in enumerate(model.takes):
-            cells = ("●" if take.active else "", take.take_id, str(take.seed), take.sampling, take.length, take.made)
+            cells = ("●" if take.active else "", take.take_id, str(take.seed), take.model, take.sampling, take.length,
+                     take.made)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if take.active:
@@ -226,6 +228,8 @@ class LineInspector(QWidget):
                 if col == 0:
                     item.setToolTip("Active take: the one in the episode" if take.active else "")
                 if col == 3:
+                    item.setToolTip(f"Made by {take.model_id}")
+                if col == 4:
                     item.setToolTip(take.sampling_tooltip)
                     item.setForeground(theme.OK)
                 check = self.take_check(model.line_id, take.take_id) if col == 1 and self.take_check else None
@@ -250,8 +254,19 @@ class LineInspector(QWidget):
             self.waveform.set_audio(None, 1)
             self.waveform.set_placeholder(str(e))
             return
+        take = line.take(line.active_take)
         self.waveform.set_placeholder(f"Take {line.active_take} is empty (0 s)" if not len(audio) else "")
-        self.waveform.set_audio(audio, SAMPLE_RATE, theme.speaker_color(speaker_id))
+        self.waveform.set_audio(audio, take_rate(self.session.project.folder, take), theme.speaker_color(speaker_id))
+        self.waveform.set_words(take.words)
+
+    def model_info_changed(self) -> None:
+        """The project's model is described anew (loaded, or another one chosen): its family's sampling form."""
+        old = self.line_sampling_form
+        self.line_sampling_form = ModelSamplingForm(self.session.model_info)
+        self.line_sampling_form.changed.connect(self._line_sampling_edited)
+        self._sampling_rows.replaceWidget(old, self.line_sampling_form)
+        old.deleteLater()
+        self.refresh()
 
     def _show_line_sampling(self, sampling: Sampling | None) -> None:
         self.override_check.blockSignals(True)
@@ -259,7 +274,7 @@ class LineInspector(QWidget):
         self.override_check.blockSignals(False)
         self.line_sampling_form.setVisible(sampling is not None)
         if sampling is not None:
-            self.line_sampling_form.set_values(sampling)
+            self.line_sampling_form.set_values(sampling.model_dump())
         self.sampling_label.setEnabled(sampling is None)  # dimmed: this line does not use the project's values
 
     def _refresh_state(self) -> None:

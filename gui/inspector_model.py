@@ -9,22 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gui.line_state import LineState, LineView
+from projects.catalogue import model_title
 from projects.model import Sampling
+from projects.sampling import summary, tooltip
 from projects.takes import take_available
 
 NO_TAKE_PLACEHOLDER = "No take yet — press Generate (Ctrl+Enter)"
 GENERATE_TIP = "Generate a new take of this line (Ctrl+Enter)"
 
 
-def sampling_summary(sampling: Sampling) -> str:
-    text = f"cfg {sampling.cfg_scale:g} · T {sampling.temperature:g} · p {sampling.top_p:g} · k {sampling.cfg_filter_top_k}"
-    return text + (f" · max {sampling.max_tokens}" if sampling.max_tokens else "")
+def sampling_summary(sampling: Sampling, info=None) -> str:
+    """The values (the model family's defaults filled in when `info` describes the model)."""
+    return summary(sampling.model_dump(), info)
 
 
-def sampling_tooltip(sampling: Sampling) -> str:
-    return (f"CFG scale {sampling.cfg_scale:g}\nTemperature {sampling.temperature:g}\nTop-p {sampling.top_p:g}\n"
-            f"CFG filter top-k {sampling.cfg_filter_top_k}\n"
-            f"Max tokens {sampling.max_tokens if sampling.max_tokens else 'automatic'}")
+def sampling_tooltip(sampling: Sampling, info=None) -> str:
+    return tooltip(sampling.model_dump(), info)
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class TakeRow:
     take_id: str
     active: bool
     seed: int
+    model: str  # the model that made the take, by name (its id in the tooltip)
+    model_id: str
     sampling: str  # summary
     sampling_tooltip: str
     length: str
@@ -67,22 +69,24 @@ class InspectorModel:
 EMPTY = InspectorModel(None, "No line selected", "Put the cursor on a script line to see its takes.")
 
 
-def inspect_line(project, line_id: str | None, view: LineView | None = None, *, blocked: str = "") -> InspectorModel:
+def inspect_line(project, line_id: str | None, view: LineView | None = None, *, blocked: str = "",
+                 info=None) -> InspectorModel:
     """The inspector's content for `line_id` as the project is now. `view` is the line's gutter state (live
-    generation included); `blocked` says why the line cannot be generated now ("" when it can)."""
+    generation included); `blocked` says why the line cannot be generated now ("" when it can); `info` describes
+    the project's model (its limits and sampling defaults), None while it is not known."""
     line = project.doc.line(line_id) if line_id else None
     if line is None:
         return EMPTY
     parsed = project.script_line(line.id)
     speaker = project.doc.speakers[parsed.speaker]
     rows = tuple(
-        TakeRow(take.id, take.id == line.active_take, take.seed, sampling_summary(take.sampling),
-                sampling_tooltip(take.sampling), f"{take.duration:.2f} s",
+        TakeRow(take.id, take.id == line.active_take, take.seed, model_title(take.model_id), take.model_id,
+                sampling_summary(take.sampling), sampling_tooltip(take.sampling), f"{take.duration:.2f} s",
                 take.created.astimezone().strftime("%H:%M:%S"),
                 "" if take_available(project.folder, take) else f"The audio file {take.file} is missing")
         for take in line.takes  # oldest first, as Alt+Up / Alt+Down step
     )
-    issues = tuple(issue.message for issue in project.lint() if issue.source_line == parsed.source_line)
+    issues = tuple(issue.message for issue in project.lint(info) if issue.source_line == parsed.source_line)
     return InspectorModel(
         line_id=line.id,
         title=f"{line.id} · {speaker.name} ({parsed.speaker}) · script line {parsed.source_line}",
@@ -91,7 +95,7 @@ def inspect_line(project, line_id: str | None, view: LineView | None = None, *, 
         active_take=line.active_take,
         seed=shown_seed(line),
         pinned=line.pinned,
-        project_sampling=sampling_summary(project.sampling()),
+        project_sampling=sampling_summary(project.sampling(), info),
         line_sampling=line.sampling,
         issues=((f"Cannot generate: {blocked}",) if blocked else ()) + issues,
         generate_label="Regenerate" if line.takes else "Generate",

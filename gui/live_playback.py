@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from projects.model import EXPORT_RATES
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.playback import _output_backend
@@ -124,7 +126,7 @@ class _Line:
 class LiveQueue:
     """Lines in play order, their rendered audio so far, and the play position (see module docstring)."""
 
-    def __init__(self, sample_rate: int = 44100) -> None:
+    def __init__(self, sample_rate: int = EXPORT_RATES[0]) -> None:
         self.sample_rate = sample_rate
         self._lines: list[_Line] = []
         self._by_id: dict[str, _Line] = {}

@@ -4,6 +4,8 @@ signals into the LivePlayer, and the growing waveform of lines in progress drawn
 from __future__ import annotations
 
 import numpy as np
+
+from projects.model import EXPORT_RATES
 from PySide6.QtCore import QObject, QRectF, Qt, Slot
 from PySide6.QtGui import QAction, QColor, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QToolBar
@@ -123,7 +125,7 @@ class LiveView(QObject):
 
     def paint(self, view, p: QPainter) -> None:
         top, height = RULER + 6, view.height() - RULER - 12
-        rate = self.player.queue.sample_rate if self.player.queue is not None else 44100
+        rate = self.player.queue.sample_rate if self.player.queue is not None else EXPORT_RATES[0]
         for line_id, start, audio in self.live_clips():
             x0, x1 = view.x_of(start), view.x_of(start + len(audio) / rate)
             rect = QRectF(x0, top, max(2.0, x1 - x0), height)

@@ -3,6 +3,7 @@ timeline below; menus, toolbar and shortcuts; status bar with model, device, dty
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from collections.abc import Callable
@@ -14,7 +15,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QProgressDialog)
 
-from dia_engine import SAMPLE_RATE  # takes and the mix are at the model's rate
 from gui import icons, theme
 from gui.checks_panel import ChecksPanel
 from gui.download_dialog import DownloadBridge, ModelLoadDialog
@@ -22,6 +22,9 @@ from gui.generation import GenerationController
 from gui.inspector import LineInspector
 from gui.line_state import LineState, LineView
 from gui.live_view import LiveView
+from gui.model_info import local_model_info, remember
+from projects.audio import resample
+from projects.catalogue import model_title
 from gui.playback import Player
 from gui.sampling_form import ProjectSamplingDialog
 from gui.script_editor import ScriptEditor
@@ -36,7 +39,7 @@ from projects.model import Sampling
 from projects.project import Project
 from projects.store import CorruptProjectError, ProjectError
 from projects.tags import known_tags
-from projects.takes import LineStatus
+from projects.takes import LineStatus, take_rate
 
 SCRIPT_SYNC_MS = 250  # typing is parsed into lines after this pause
 VIEW_REFRESH_MS = 30  # coalesces bursts of state changes into one repaint
@@ -97,7 +100,9 @@ class MainWindow(QMainWindow):
 
         self.player = Player(self)
         self.downloads = DownloadBridge(self)  # the hub download's progress and Cancel, across the worker thread
-        self.controller = GenerationController(lambda: self.downloads.run(lambda: engine_factory(self.settings.engine())),
+        self._engine_model = self.settings.engine().model  # the model to load (set on the UI thread at Generate)
+        self.controller = GenerationController(lambda: self.downloads.run(
+            lambda: engine_factory(dataclasses.replace(self.settings.engine(), model=self._engine_model))),
                                                batch_size=settings.engine().batch_size, parent=self)
         self.mix_builder = MixBuilder(self)
 
@@ -331,10 +336,10 @@ class MainWindow(QMainWindow):
                 n += 1
         try:
             project = Project.create(folder, name="Untitled" if untitled else Path(folder).name)
-            values = self.settings.sampling()
-            project.doc.sampling = Sampling(cfg_scale=values.cfg_scale, temperature=values.temperature,
-                                            top_p=values.top_p, cfg_filter_top_k=values.cfg_filter_top_k,
-                                            max_tokens=values.max_tokens or None)
+            info = local_model_info(self.settings.engine().model)
+            if info is not None:  # the settings' defaults for this model's family (else the family's own)
+                project.doc.sampling = Sampling(**self.settings.sampling_defaults(info.family))
+                project.doc.sampling_family = info.family
             project.save()
         except (ProjectError, OSError) as e:
             self._error("Cannot create a project", str(e))
@@ -413,6 +418,10 @@ class MainWindow(QMainWindow):
 
     def _attach(self, session: ProjectSession) -> None:
         self.session = session
+        model = self.project_model()
+        loaded = self.controller.model_info
+        session.model_info = (loaded if loaded is not None and loaded.model_id == model
+                              else local_model_info(model))
         self._statuses = None
         self._lint_dirty = True
         self.take_checks.open_project(session.project)
@@ -666,6 +675,7 @@ class MainWindow(QMainWindow):
         if self._statuses is None:
             self._statuses = self.session.statuses()
         statuses = self._statuses
+        info = self.session.model_info
         views: dict[int, LineView] = {}
         blocker = self.generation_blocker()
         for line, parsed in zip(project.doc.lines, project.script.lines):
@@ -694,12 +704,13 @@ class MainWindow(QMainWindow):
                 state = LineState.MISSING
             if blocker and state in (LineState.MISSING, LineState.STALE):
                 detail = f"Cannot generate: {blocker}"
-            views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate_seconds(parsed.spoken_text),
+            estimate = estimate_seconds(parsed.spoken_text, info) if info is not None else None
+            views[parsed.source_line - 1] = LineView(state, parsed.speaker, estimate,
                                                      take.duration if take else None, progress, detail)
         self.editor.set_line_views(views)
         if self._lint_dirty:  # lint reads only the script and the voices: redo it when they changed
             self._lint_dirty = False
-            self.checks.set_issues(project.lint())
+            self.checks.set_issues(project.lint(info))
         if self.inspector is not None:
             block = self.editor.current_block_number()
             line_id = self.session.line_for_block(block)
@@ -733,6 +744,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Not generated: {blocker}.", 8000)
             return []
         self.sync_script()
+        model = self.project_model()
+        loaded = self.controller.engine_info
+        if loaded is not None and loaded[0] != model and not self.controller.busy:
+            self.controller.forget_engine()  # this project uses another model: load it on this Generate
+        if not self.controller.busy:
+            self._engine_model = model
         self.controller.clear_failures(line_ids)
         queued = self.controller.generate(self.session.project, line_ids, force)
         self.refresh_views()
@@ -799,15 +816,15 @@ class MainWindow(QMainWindow):
     def _show_engine_status(self) -> None:
         info = self.controller.engine_info
         if info is None:
-            model = self.settings.engine().model
-            self.engine_label.setText(f"Model: {Path(model).name or model} (loads on first Generate)")
+            model = self.project_model()
+            self.engine_label.setText(f"Model: {model_title(model)} (loads on first Generate)")
         else:
             model, device, dtype = info
-            self.engine_label.setText(f"Model: {Path(model).name or model} · {device} · {dtype}")
-        self.engine_label.setToolTip(self.settings.engine().model)
+            self.engine_label.setText(f"Model: {model_title(model)} · {device} · {dtype}")
+        self.engine_label.setToolTip(model)
 
     def _engine_loading(self) -> None:
-        dialog = ModelLoadDialog(self.settings.engine().model, self.downloads, self)
+        dialog = ModelLoadDialog(self._engine_model, self.downloads, self)
         dialog.canceled.connect(self._cancel_loading)
         self._load_dialog = dialog
         self.engine_label.setText("Model: loading…")
@@ -833,6 +850,15 @@ class MainWindow(QMainWindow):
     def _engine_ready(self, *_info) -> None:
         self._close_load_dialog()
         self._show_engine_status()
+        info = self.controller.model_info
+        if info is not None:
+            remember(info)
+            if self.session is not None and self.session.model_info != info:
+                self.session.model_info = info
+                self._lint_dirty = True
+                if self.inspector is not None:
+                    self.inspector.model_info_changed()
+                self._views_timer.start()
 
     def _engine_failed(self, message: str) -> None:
         self._load_failed = True  # the queue then drains as "stopped": say what really happened
@@ -871,7 +897,7 @@ class MainWindow(QMainWindow):
     def edit_sampling(self) -> None:
         if self.session is None:
             return
-        dialog = ProjectSamplingDialog(self.session.project.sampling(), self)
+        dialog = ProjectSamplingDialog(self.session.project.sampling(), self.session.model_info, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             try:
                 self.session.set_sampling(**dialog.form.values())
@@ -879,11 +905,11 @@ class MainWindow(QMainWindow):
                 self._error("Sampling", str(e))
 
     # ================================================================================================ playback
-    def _play(self, audio: np.ndarray, start: float = 0.0, tag=None) -> bool:
+    def _play(self, audio: np.ndarray, rate: int, start: float = 0.0, tag=None) -> bool:
         if not self.player.available:
             self.statusBar().showMessage(self.player.unavailable_reason, 8000)
             return False
-        if not self.player.play(audio, SAMPLE_RATE, start, tag):
+        if not self.player.play(audio, rate, start, tag):
             self.statusBar().showMessage(self.player.unavailable_reason, 8000)
             return False
         return True
@@ -900,15 +926,20 @@ class MainWindow(QMainWindow):
             return
         if start >= self.snapshot.duration - 0.05:
             start = 0.0
-        self._play(self.snapshot.mix, start, ("timeline",))
+        self._play(self.snapshot.mix, self.snapshot.sample_rate, start, ("timeline",))
+
+    def _take_rate(self, line_id: str, take_id: str | None = None) -> int:
+        """A take's sample rate (its model's: 44.1 kHz Dia 1.6B, 24 kHz Dia2)."""
+        line = self.session.project.line(line_id)
+        return take_rate(self.session.project.folder, line.take(take_id or line.active_take))
 
     def play_take(self, line_id: str, take_id: str | None = None) -> None:
         try:
-            audio = self.session.take_audio(line_id, take_id)
-        except (KeyError, ProjectError, OSError) as e:
+            audio, rate = self.session.take_audio(line_id, take_id), self._take_rate(line_id, take_id)
+        except (KeyError, ProjectError, OSError, RuntimeError) as e:
             self.statusBar().showMessage(str(e), 6000)
             return
-        self._play(audio, 0.0, ("take", line_id, take_id or self.session.project.line(line_id).active_take))
+        self._play(audio, rate, 0.0, ("take", line_id, take_id or self.session.project.line(line_id).active_take))
 
     def play_current_line(self) -> None:
         self._play_block(self.editor.current_block_number())
@@ -926,11 +957,13 @@ class MainWindow(QMainWindow):
     def compare_takes(self, line_id: str, take_a: str, take_b: str) -> None:
         try:
             a, b = self.session.take_audio(line_id, take_a), self.session.take_audio(line_id, take_b)
-        except (KeyError, ProjectError, OSError) as e:
+            rate, rate_b = self._take_rate(line_id, take_a), self._take_rate(line_id, take_b)
+        except (KeyError, ProjectError, OSError, RuntimeError) as e:
             self.statusBar().showMessage(str(e), 6000)
             return
-        pause = np.zeros(int(COMPARE_PAUSE_S * SAMPLE_RATE), np.float32)
-        if self._play(np.concatenate([a, pause, b]), 0.0, ("compare", line_id)):
+        b = resample(b, rate_b, rate)  # takes of two models (44.1 and 24 kHz) play at one rate
+        pause = np.zeros(int(COMPARE_PAUSE_S * rate), np.float32)
+        if self._play(np.concatenate([a, pause, b]), rate, 0.0, ("compare", line_id)):
             self.statusBar().showMessage(f"Comparing {take_a}, then {take_b}", 4000)
 
     def play_speaker_clip(self, speaker_id: str) -> None:
@@ -945,10 +978,10 @@ class MainWindow(QMainWindow):
         if line_id is None:
             return
         try:
-            audio = self.session.take_audio(line_id)
-        except (KeyError, ProjectError, OSError):
+            audio, rate = self.session.take_audio(line_id), self._take_rate(line_id)
+        except (KeyError, ProjectError, OSError, RuntimeError):
             return
-        self._play(audio, seconds, ("take", line_id, self.session.project.line(line_id).active_take))
+        self._play(audio, rate, seconds, ("take", line_id, self.session.project.line(line_id).active_take))
 
     def _playback_position(self, seconds: float) -> None:
         tag = self.player.tag or ()
@@ -1020,18 +1053,41 @@ class MainWindow(QMainWindow):
         self.settings.set_export(ExportDefaults(loudness_preset=dialog.preset(), format=dialog.options().format))
 
     def edit_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, current_model=self.project_model())
         if dialog.exec() == QDialog.DialogCode.Accepted:
             if dialog.apply():
                 self.controller.forget_engine()
                 self.controller.worker.batch_size = self.settings.engine().batch_size
+            self.use_model(self.settings.engine().model)
             self._autosave_timer.start(self.settings.autosave_seconds() * 1000)
             self._show_engine_status()
 
+    def project_model(self) -> str:
+        """The model the open project generates with: the one it records, else the settings' (new projects)."""
+        recorded = self.session.project.doc.model if self.session is not None else None
+        return recorded.model_id if recorded is not None else self.settings.engine().model
+
+    def use_model(self, model_id: str) -> None:
+        """Generate the open project with `model_id` from now on: its lines turn stale (their takes stay, each
+        labelled with its model) and its sampling becomes that family's own (the other family's is kept)."""
+        recorded = self.session.project.doc.model if self.session is not None else None
+        if self.session is None or (recorded is not None and recorded.model_id == model_id):
+            return
+        info = local_model_info(model_id)
+        self.session.project.set_model(model_id, self.settings.engine().dtype or "auto",
+                                       family=info.family if info is not None else None)
+        self.session.model_info = info
+        self.session.mark_dirty()
+        self._statuses = None
+        self._lint_dirty = True
+        if self.inspector is not None:
+            self.inspector.model_info_changed()
+        self._views_timer.start()
+
     def about(self) -> None:
         QMessageBox.about(self, "About Dia Studio",
-                          "<h3>Dia Studio</h3><p>A script-to-dialogue editor built on the Dia 1.6B "
-                          "text-to-dialogue model by Nari Labs.</p><p>Write a script with [S1]/[S2] turns, give "
+                          "<h3>Dia Studio</h3><p>A script-to-dialogue editor built on Nari Labs' Dia "
+                          "text-to-dialogue models (Dia 1.6B and Dia2).</p><p>Write a script with [S1]/[S2] turns, give "
                           "each speaker a voice, generate on your GPU, listen, regenerate single lines and export "
                           "the episode.</p>")
 

@@ -1,69 +1,83 @@
-"""The five sampling parameters as a form, shared by the settings (defaults for new projects) and the
-project's sampling dialog."""
+"""The sampling parameters of the model's family as a form (`ModelSamplingForm`), shared by the settings
+(defaults for new projects), the project's sampling dialog and a line's own sampling in the inspector."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout,
+                               QWidget)
 
+from dia_engine import ModelInfo
 from gui import theme
+from projects.sampling import STORED_FIELDS, canonical, form_fields
 
 
-class SamplingForm(QWidget):
+class ModelSamplingForm(QWidget):
+    """One spin box per parameter the model's family reads, showing the family's default where a value is unset,
+    plus max tokens (0 = automatic). Without a model description it says why no fields are shown."""
+
     changed = Signal()  # any field changed by the user
 
-    def __init__(self, cfg_scale: float, temperature: float, top_p: float, top_k: int, max_tokens: int | None,
+    def __init__(self, info: ModelInfo | None, values: Mapping[str, object] | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
-        self.cfg_spin = self._float(cfg_scale, 0, 10, 0.1, "How strongly the text steers the audio (Dia: 3)")
-        self.temperature_spin = self._float(temperature, 0, 3, 0.05, "Randomness; 0 = always the likeliest token")
-        self.top_p_spin = self._float(top_p, 0.01, 1, 0.01, "Nucleus sampling: keep the likeliest tokens up to p")
-        self.top_k_spin = QSpinBox()
-        self.top_k_spin.setRange(1, 1024)
-        self.top_k_spin.setValue(top_k)
-        self.top_k_spin.setToolTip("Guided top-k filter of the conditional logits (Dia: 45)")
-        self.max_tokens_spin = QSpinBox()
-        self.max_tokens_spin.setRange(0, 3072)
-        self.max_tokens_spin.setSpecialValueText("automatic")
-        self.max_tokens_spin.setValue(max_tokens or 0)
-        self.max_tokens_spin.setToolTip("Decoder steps per line including the voice prompt (86 ≈ 1 s); "
-                                        "automatic estimates from the text")
+        self.info = info
+        self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("CFG scale", self.cfg_spin)
-        form.addRow("Temperature", self.temperature_spin)
-        form.addRow("Top-p", self.top_p_spin)
-        form.addRow("CFG filter top-k", self.top_k_spin)
-        form.addRow("Max tokens", self.max_tokens_spin)
-        for spin in self._spins():
+        if info is None:
+            self.note = QLabel("The sampling parameters appear once the model is on this machine "
+                               "(they differ between Dia 1.6B and Dia2).")
+            self.note.setWordWrap(True)
+            form.addRow(self.note)
+            return
+        for spec in form_fields(info):
+            default = getattr(info.default_sampling, spec.name)
+            if spec.kind is int:
+                spin = QSpinBox()
+                spin.setRange(int(spec.minimum), int(spec.maximum))
+            else:
+                spin = QDoubleSpinBox()
+                spin.setRange(spec.minimum, spec.maximum)
+                spin.setDecimals(2)
+                spin.setSingleStep(spec.step)
+            spin.setToolTip(f"{spec.help[0].upper()}{spec.help[1:]} ({info.family_name} default: {default:g})")
+            self.spins[spec.name] = spin
+            form.addRow(spec.label, spin)
+        tokens = QSpinBox()
+        tokens.setRange(0, info.max_frames)
+        tokens.setSpecialValueText("automatic")
+        tokens.setToolTip(f"Frames per line including the voice prompt ({info.frames_per_second:g} ≈ 1 s, at most "
+                          f"{info.max_frames}); automatic estimates from the text")
+        self.spins["max_tokens"] = tokens
+        form.addRow("Max tokens", tokens)
+        self.set_values(values or {})
+        for spin in self.spins.values():
             spin.valueChanged.connect(self.changed)
 
-    def _spins(self):
-        return (self.cfg_spin, self.temperature_spin, self.top_p_spin, self.top_k_spin, self.max_tokens_spin)
+    @property
+    def family(self) -> str:
+        """The family whose parameters the form shows ("" without a model description)."""
+        return self.info.family if self.info is not None else ""
 
-    @staticmethod
-    def _float(value: float, lo: float, hi: float, step: float, tip: str) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setRange(lo, hi)
-        spin.setDecimals(2)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        spin.setToolTip(tip)
-        return spin
+    def values(self) -> dict[str, object]:
+        """Every stored field: None where the value is the family's default (or max tokens is automatic)."""
+        if self.info is None:
+            return {name: None for name in STORED_FIELDS}
+        shown = {name: (round(spin.value(), 2) if isinstance(spin, QDoubleSpinBox) else spin.value())
+                 for name, spin in self.spins.items()}
+        return canonical(self.info, shown)
 
-    def values(self) -> dict:
-        """cfg_scale, temperature, top_p, cfg_filter_top_k, max_tokens (None = automatic)."""
-        return {"cfg_scale": round(self.cfg_spin.value(), 2), "temperature": round(self.temperature_spin.value(), 2),
-                "top_p": round(self.top_p_spin.value(), 2), "cfg_filter_top_k": self.top_k_spin.value(),
-                "max_tokens": self.max_tokens_spin.value() or None}
-
-    def set_values(self, sampling) -> None:
-        """Show `sampling` without emitting `changed` (fields already showing their value are left alone)."""
-        if self.values() == {**sampling.model_dump(), "max_tokens": sampling.max_tokens or None}:
+    def set_values(self, values: Mapping[str, object]) -> None:
+        """Show `values` (unset ones at the family's default) without emitting `changed`."""
+        if self.info is None:
             return
-        values = (sampling.cfg_scale, sampling.temperature, sampling.top_p, sampling.cfg_filter_top_k,
-                  sampling.max_tokens or 0)
-        for spin, value in zip(self._spins(), values):
+        for name, spin in self.spins.items():
+            value = values.get(name)
+            if value is None:
+                value = 0 if name == "max_tokens" else getattr(self.info.default_sampling, name)
             spin.blockSignals(True)
             spin.setValue(value)
             spin.blockSignals(False)
@@ -72,11 +86,10 @@ class SamplingForm(QWidget):
 class ProjectSamplingDialog(QDialog):
     """The project's sampling parameters: they apply to every line (changing them makes takes stale)."""
 
-    def __init__(self, sampling, parent: QWidget | None = None):
+    def __init__(self, sampling, info: ModelInfo | None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Project sampling")
-        self.form = SamplingForm(sampling.cfg_scale, sampling.temperature, sampling.top_p,
-                                 sampling.cfg_filter_top_k, sampling.max_tokens)
+        self.form = ModelSamplingForm(info, sampling.model_dump())
         note = QLabel("These apply to every line of the project. Lines generated with other values become stale.")
         note.setWordWrap(True)
         note.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")

@@ -21,7 +21,7 @@ from PySide6.QtGui import QTextDocument, QUndoStack
 
 from gui.undo import (MERGE_GAIN, MERGE_GAP, MERGE_LINE_SAMPLING, ChooseTakeCommand, LineOptionCommand,
                       LineSamplingCommand, SamplingCommand, SpeakerCommand, TextEditCommand)
-from dia_engine import SamplingParams
+from dia_engine import ModelInfo, SamplingParams
 from projects.autosave import BackgroundSaver
 from projects.model import Sampling
 from projects.project import Project
@@ -94,6 +94,7 @@ class ProjectSession(QObject):
         self._backgroundSaved.connect(self._on_background_saved)
         self._saver = BackgroundSaver(project.save, on_saved=self._backgroundSaved.emit,
                                       on_error=self.saveFailed.emit)
+        self.model_info: ModelInfo | None = None  # the project's model, for limits, estimates and sampling forms
 
     # ----- identity -----------------------------------------------------------------------------------------------
     @property

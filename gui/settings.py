@@ -5,16 +5,18 @@ in Qt's default place (organisation and application both "Dia Studio") are copie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
 from PySide6.QtCore import QByteArray, QSettings
 
 from dia_engine import appdirs
+from projects.catalogue import DEFAULT_MODEL
+from projects.sampling import FIELD_SPECS, STORED_FIELDS
 
 SETTINGS_FILE = "settings.ini"
 LEGACY_QT_NAME = "Dia Studio"
 
-DEFAULT_MODEL = "nari-labs/Dia-1.6B-0626"
 MAX_RECENT = 8
 
 
@@ -25,15 +27,6 @@ class EngineSettings:
     device: str = ""  # "" = automatic (CUDA when present), else cpu / cuda / mps
     dtype: str = ""  # "" = automatic (bfloat16 on CUDA, float32 otherwise)
     batch_size: int = 4  # lines per engine call
-
-
-@dataclass
-class SamplingDefaults:
-    cfg_scale: float = 3.0
-    temperature: float = 1.2
-    top_p: float = 0.95
-    cfg_filter_top_k: int = 45
-    max_tokens: int = 0  # 0 = let the engine estimate
 
 
 @dataclass
@@ -90,11 +83,31 @@ class AppSettings:
     def set_engine(self, value: EngineSettings) -> None:
         _write(self.q, "engine", value)
 
-    def sampling(self) -> SamplingDefaults:
-        return _read(self.q, "sampling", SamplingDefaults)
+    def sampling_defaults(self, family: str) -> dict[str, float | int | None]:
+        """Sampling values new projects on a model of `family` start with (None = the family's default)."""
+        values = self._read_sampling(f"sampling_{family}")
+        if not any(v is not None for v in values.values()) and family == "dia":
+            values = self._read_sampling("sampling")  # where versions before Dia2 kept Dia 1.6B's
+        return values
 
-    def set_sampling(self, value: SamplingDefaults) -> None:
-        _write(self.q, "sampling", value)
+    def set_sampling_defaults(self, family: str, values: Mapping[str, object]) -> None:
+        self.q.remove(f"sampling_{family}")
+        for name in STORED_FIELDS:
+            if values.get(name) is not None:
+                self.q.setValue(f"sampling_{family}/{name}", values[name])
+
+    def _read_sampling(self, group: str) -> dict[str, float | int | None]:
+        values: dict[str, float | int | None] = {}
+        for name in STORED_FIELDS:
+            raw = self.q.value(f"{group}/{name}")
+            kind = FIELD_SPECS[name].kind if name in FIELD_SPECS else int
+            try:
+                values[name] = None if raw in (None, "") else kind(float(raw)) if kind is int else float(raw)
+            except (TypeError, ValueError):
+                values[name] = None  # a hand-edited settings file must not break the start
+        if values.get("max_tokens") == 0:
+            values["max_tokens"] = None
+        return values
 
     def export(self) -> ExportDefaults:
         return _read(self.q, "export", ExportDefaults)

@@ -23,6 +23,18 @@ SHORT_CLIP, LONG_CLIP = 3.0, 15.0
 CLIPPING_LEVEL, CLIPPING_SHARE = 0.999, 0.001
 
 
+def model_clip_notes(info, speaker_id: str, speakers) -> list[str]:
+    """What the project's model makes of a speaker's clip, where it matters (Dia2 places a clip's words in time
+    and takes speaker 2's clip only after speaker 1's)."""
+    if info is None or not info.word_timestamps:
+        return []
+    notes = [f"{info.family_name} places the clip's words with approximate timings (spread over its audible "
+             "part by word length), not measured ones."]
+    if speaker_id == "S2" and not speakers["S1"].clip:
+        notes.append(f"{info.family_name} uses this clip only after speaker 1's: give S1 a clip too.")
+    return notes
+
+
 def clip_warnings(audio: np.ndarray, sample_rate: int) -> list[str]:
     """What may make a reference clip a poor voice prompt, in words."""
     warnings = []
@@ -160,6 +172,7 @@ class SpeakerCard(QFrame):
         lines = [self._clip_error] if self._clip_error else []
         if self.clip_audio is not None:
             lines += clip_warnings(self.clip_audio, self.clip_rate)
+            lines += model_clip_notes(self.session.model_info, self.speaker_id, self.session.project.doc.speakers)
         if self.pending_clip is not None:
             lines.insert(0, "Type the clip's transcript to use this voice: Dia needs the words spoken in the clip.")
         text = "\n".join(f"• {line}" for line in lines) if len(lines) > 1 else "\n".join(lines)

@@ -1,6 +1,9 @@
-"""Waveform drawing: a min/max envelope computed once per clip, drawn per pixel column, with a playhead."""
+"""Waveform drawing: a min/max envelope computed once per clip, drawn per pixel column, with a playhead and, for
+takes that carry word timings (Dia2), each word's start marked and labelled where there is room."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -53,6 +56,22 @@ def paint_waveform(p: QPainter, rect: QRectF, env: np.ndarray, color: QColor, ga
         p.drawLine(QPointF(x, mid - hi[i] * half), QPointF(x, mid - lo[i] * half - 0.5))
 
 
+def word_marks(words: Sequence[tuple[str, float]], duration: float, left: float, width: float,
+               text_width: Callable[[str], float], gap: float = 4.0) -> list[tuple[float, str, bool]]:
+    """(x, word, labelled) for each word starting inside the clip: every word gets a tick at its start; a label
+    is drawn only where it does not run into the label before it."""
+    marks, free_from = [], left
+    for word, start in words:
+        if duration <= 0 or not 0 <= start < duration:
+            continue
+        x = left + width * start / duration
+        labelled = x >= free_from
+        if labelled:
+            free_from = x + text_width(word) + gap
+        marks.append((x, word, labelled))
+    return marks
+
+
 class WaveformView(QWidget):
     """One clip's waveform with a playhead; clicking asks to play from that point."""
 
@@ -65,6 +84,7 @@ class WaveformView(QWidget):
         self._playhead: float | None = None
         self._color = QColor(color)
         self._placeholder = "No audio"
+        self._words: tuple[tuple[str, float], ...] = ()
         self._compact = compact
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumHeight(28 if compact else 64)
@@ -81,7 +101,18 @@ class WaveformView(QWidget):
         if color is not None:
             self._color = QColor(color)
         self._playhead = None
+        self._words = ()
         self.update()
+
+    def set_words(self, words: Sequence[tuple[str, float]] | None) -> None:
+        """Mark each word's start (seconds into the clip); None or () shows none."""
+        self._words = tuple(words or ())
+        self.setToolTip("Word starts as the model timed them" if self._words else "")
+        self.update()
+
+    @property
+    def words(self) -> tuple[tuple[str, float], ...]:
+        return self._words
 
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
@@ -109,6 +140,15 @@ class WaveformView(QWidget):
         p.setPen(QPen(theme.BORDER, 1, Qt.PenStyle.DotLine))
         p.drawLine(QPointF(r.left(), r.center().y()), QPointF(r.right(), r.center().y()))
         paint_waveform(p, r.adjusted(2, 3, -2, -3), self._env, self._color)
+        if self._words and not self._compact:
+            metrics = p.fontMetrics()
+            for x, word, labelled in word_marks(self._words, self._duration, r.left() + 2, r.width() - 4,
+                                                metrics.horizontalAdvance):
+                p.setPen(QPen(theme.TEXT_DIM, 1, Qt.PenStyle.DotLine))
+                p.drawLine(QPointF(x, r.top() + 2), QPointF(x, r.bottom() - 2))
+                if labelled:
+                    p.setPen(theme.TEXT)
+                    p.drawText(QPointF(x + 2, r.bottom() - 4), word)
         if self._playhead is not None and self._duration > 0:
             x = r.left() + 2 + (r.width() - 4) * min(1.0, self._playhead / self._duration)
             p.setPen(QPen(theme.PLAYHEAD, 1.5))

@@ -85,14 +85,16 @@ def silence_bounds(audio: np.ndarray, sample_rate: int) -> tuple[int, int]:
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """`audio` at `to_rate` (the same array when the rates agree): takes of models with other rates can mix."""
-    if from_rate == to_rate:
+    """`audio` at `to_rate` (the same array when the rates agree), so takes of models with other rates can mix:
+    soxr's high-quality mode (band-limited, deterministic, fast enough to convert every take of an episode)."""
+    if from_rate == to_rate or not len(audio):
         return audio
-    import torch
-    import torchaudio.functional
+    if from_rate <= 0 or to_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {from_rate} and {to_rate}")
+    import soxr
 
-    return torchaudio.functional.resample(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),
-                                          from_rate, to_rate).numpy()
+    return soxr.resample(np.asarray(audio, dtype=np.float32), from_rate, to_rate, quality="HQ").astype(
+        np.float32, copy=False)
 
 
 def read_mono(path: Path) -> tuple[np.ndarray, int]:

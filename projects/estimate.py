@@ -1,25 +1,24 @@
-"""Rough speech-length estimates from text, used for lint warnings and to split over-long lines.
+"""Speech-length estimates from text, used for lint warnings, the editor's gutter and to split over-long lines.
 
-Dia speaks briskly: about 15 characters of English text per second, and each non-verbal tag takes
-about as long as a short word or two. The model makes about 86 audio frames per second.
+The one speaking rate is the family's own (`ModelInfo.speech_chars_per_second`: characters of text per second of
+speech, calibrated per family in `dia_engine`); each non-verbal tag takes about as long as a short word or two.
 """
 
 from __future__ import annotations
 
-from dia_engine import FRAMES_PER_SECOND
+from dia_engine import ModelInfo
 
 from .tags import find_tags, strip_tags
 
-CHARS_PER_SECOND = 15.0
 SECONDS_PER_TAG = 0.8
 
 
-def estimate_seconds(spoken_text: str) -> float:
+def estimate_seconds(spoken_text: str, info: ModelInfo) -> float:
     """Estimated duration in seconds of `spoken_text` (speaker tags removed, non-verbal tags allowed)."""
     words = " ".join(strip_tags(spoken_text).split())
-    return len(words) / CHARS_PER_SECOND + SECONDS_PER_TAG * len(find_tags(spoken_text))
+    return len(words) / info.speech_chars_per_second + SECONDS_PER_TAG * len(find_tags(spoken_text))
 
 
-def estimate_frames(spoken_text: str) -> int:
-    """Estimated number of decoder frames the model needs to say `spoken_text`."""
-    return int(round(estimate_seconds(spoken_text) * FRAMES_PER_SECOND))
+def estimate_frames(spoken_text: str, info: ModelInfo) -> int:
+    """Estimated number of frames (decoder steps) the model needs to say `spoken_text`."""
+    return int(round(estimate_seconds(spoken_text, info) * info.frames_per_second))

@@ -18,8 +18,9 @@ import soundfile as sf
 from .files import atomic_path, atomic_write_bytes
 from .loudness import CEILING_DBTP, STRETCH, GainCurve, normalise
 from .model import DEFAULT_LUFS
-from .subtitles import Cue, to_srt, to_vtt
-from .timeline import Timeline
+from .subtitles import Cue, line_cues, to_srt, to_vtt
+from .timeline import Placement, Timeline
+from .words import on_timeline
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 LOUDNESS_TOLERANCE_LU = 0.5
@@ -70,6 +71,23 @@ def write_shaped(path: Path, chunks, curve: GainCurve, rate: int, *, format: str
             handle.write(curve.apply(samples, start).astype(np.float32))
 
 
+def _timed_words(p: Placement, rate: int) -> list | None:
+    """The clip's words (Dia2 takes) on the timeline: after its start, less the silence trimmed off its head."""
+    words = p.spec.info.get("words")
+    if not words:
+        return None
+    return on_timeline(words, p.start / rate, p.end / rate, trimmed=p.trim[0] / rate)
+
+
+def _cues(p: Placement, rate: int) -> list[Cue]:
+    """Word-timed cues for a clip with word timings; else one cue spanning the clip."""
+    start, end, info = p.start / rate, p.end / rate, p.spec.info
+    words = _timed_words(p, rate)
+    if words and info.get("turns"):
+        return line_cues(info["turns"], info["names"], start, end, words)
+    return [Cue(start, end, info.get("cue", ""))]
+
+
 def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> ExportResult:
     """Write the mix and the extras asked for in `options`. Each clip's `info` may hold "cue" (its subtitle
     text) and "manifest" (its fields in the manifest). Memory: the float32 mix plus a few stretches."""
@@ -105,7 +123,7 @@ def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> Ex
             files.append(path)
             stems[name] = path.name
     if options.subtitles:
-        cues = [Cue(p.start / rate, p.end / rate, p.spec.info.get("cue", "")) for p in timeline.placements]
+        cues = [cue for p in timeline.placements for cue in _cues(p, rate)]
         for extension, render in ((".srt", to_srt), (".vtt", to_vtt)):
             path = sibling(out, extension)
             atomic_write_bytes(path, render(cues).encode("utf-8"))
@@ -114,8 +132,10 @@ def export_timeline(timeline: Timeline, out: Path, options: ExportOptions) -> Ex
         path = sibling(out, ".json")
         lines = []
         for placement in timeline.placements:
+            words = _timed_words(placement, rate)
             lines.append({**placement.spec.info.get("manifest", {}),
-                          "start": round(placement.start / rate, 3), "end": round(placement.end / rate, 3)})
+                          "start": round(placement.start / rate, 3), "end": round(placement.end / rate, 3),
+                          **({"words": [{"word": w, "start": round(t, 3)} for w, t in words]} if words else {})})
         manifest = {
             "mix": out.name,
             "format": options.format,

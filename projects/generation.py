@@ -17,17 +17,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dia_engine import GenerationRequest, GenerationResult, Progress, SamplingParams, VoicePrompt
+from dia_engine import GenerationRequest, GenerationResult, Progress, VoicePrompt
 
 from .audio import PART_CROSSFADE_MS, crossfade_join, ms_to_samples
-from .limits import MIN_SPEECH_SECONDS, MIN_TEXT_BYTES, seconds_budget, text_budget
+from .limits import MIN_SPEECH_SECONDS, MIN_TEXT_UNITS, seconds_budget, text_budget
 from .model import Sampling, Take
 from .project import Project
+from .sampling import resolved_values, to_params
 from .seeds import part_seed, seed_for_next_take
 from .split import split_for_model
 from .store import ProjectError
 from .takes import LineStatus
 from .voices import VoicePromptCache
+from .words import join_parts
 
 @dataclass(frozen=True, eq=False)
 class LineJob:
@@ -68,7 +70,8 @@ class GenerationService:
         self.engine = engine
         self._voices = VoicePromptCache(engine)
         self.model_id, self.dtype = engine_identity(engine)
-        project.set_model(self.model_id, self.dtype)  # takes of another model or precision turn stale
+        info = getattr(engine, "info", None)  # takes of another model or precision turn stale; its family's sampling
+        project.set_model(self.model_id, self.dtype, family=info.family if info is not None else None)
 
     def voice(self) -> VoicePrompt | None:
         """The combined voice prompt of the project's speakers as they are now (encoded once, then cached)."""
@@ -111,16 +114,21 @@ class GenerationService:
         lines = [line for line in project.lines
                  if (wanted is None or line.id in wanted) and (force or line.id in todo)]
         transcript = voice.transcript if voice is not None else ""
-        max_bytes = text_budget(transcript, self.engine.max_text_bytes)
-        max_seconds = seconds_budget(voice.num_frames if voice is not None else 0)
-        if max_bytes < MIN_TEXT_BYTES:
+        info = self.engine.info
+        max_text = text_budget(info, transcript)
+        max_seconds = seconds_budget(info, voice.num_frames if voice is not None else 0)
+        if max_text < MIN_TEXT_UNITS:
             raise ProjectError("the voice clips' transcripts fill the model's text length: use shorter clips")
         if max_seconds < MIN_SPEECH_SECONDS:
-            raise ProjectError("the voice clips leave no room for speech in the model's 35 s of audio: "
-                               "use clips of about 5-10 s")
+            raise ProjectError(f"the voice clips leave no room for speech in the model's {info.max_seconds:.0f} s "
+                               "of audio: use clips of about 5-10 s")
         jobs = []
         for line in lines:
-            parts = split_for_model(project.script_line(line.id).turns, max_bytes=max_bytes,
+            try:  # parameters this family lacks are refused here, naming the line, before any work
+                to_params(info, project.line_sampling(line.id).model_dump())
+            except ValueError as error:
+                raise ProjectError(f"line {project.script_line(line.id).source_line}: {error}") from None
+            parts = split_for_model(project.script_line(line.id).turns, info, max_text=max_text,
                                     max_seconds=max_seconds)
             jobs.append(LineJob(line.id, seed_for_next_take(project.doc.seed, line), project.fingerprint(line.id),
                                 tuple(parts), project.line_sampling(line.id).model_copy(), voice, line.text))
@@ -144,11 +152,14 @@ class GenerationService:
         report = GenerationReport()
         if not jobs:
             return report
+        info = self.engine.info
         requests = [
-            (job, i, GenerationRequest(text, part_seed(job.seed, i), _params(job.sampling), job.voice))
+            (job, i, GenerationRequest(text, part_seed(job.seed, i), to_params(info, job.sampling.model_dump()),
+                                       job.voice))
             for job in jobs for i, text in enumerate(job.parts)
         ]
         audio_parts: dict[str, dict[int, np.ndarray]] = {job.line_id: {} for job in jobs}
+        word_parts: dict[str, dict[int, tuple | None]] = {job.line_id: {} for job in jobs}
         steps = [0.0] * len(requests)
         lines_done = 0
 
@@ -168,15 +179,19 @@ class GenerationService:
             if outcome.audio is None:
                 raise ProjectError("the engine returned no audio: it has no codec")
             audio_parts[job.line_id][part] = np.asarray(outcome.audio, dtype=np.float32)
+            word_parts[job.line_id][part] = outcome.words
             if len(audio_parts[job.line_id]) < len(job.parts):
                 return
             pieces = [audio_parts[job.line_id][i] for i in range(len(job.parts))]
+            words = join_parts([word_parts[job.line_id][i] for i in range(len(job.parts))],
+                               [len(piece) / outcome.sample_rate for piece in pieces], PART_CROSSFADE_MS / 1000)
             take = self.project.add_take(
                 job.line_id, crossfade_join(pieces, ms_to_samples(PART_CROSSFADE_MS, outcome.sample_rate)),
-                outcome.sample_rate, seed=job.seed, sampling=job.sampling, model_id=self.model_id,
-                fingerprint=job.fingerprint, parts=len(job.parts), dtype=self.dtype, line_text=job.text,
-                device=str(getattr(self.engine, "device", "")) or None,
-                kernels=list(getattr(self.engine, "cpu_kernels", None) or ()) or None)
+                outcome.sample_rate, seed=job.seed, sampling=Sampling(**resolved_values(info, job.sampling.model_dump())),
+                model_id=self.model_id, fingerprint=job.fingerprint, parts=len(job.parts), dtype=self.dtype,
+                line_text=job.text, device=str(getattr(self.engine, "device", "")) or None,
+                kernels=list(getattr(self.engine, "cpu_kernels", None) or ()) or None,
+                words=list(words) if words is not None else None)
             lines_done += 1
             if take is None:
                 report.skipped.append(job.line_id)
@@ -198,7 +213,3 @@ def engine_identity(engine) -> tuple[str, str]:
     info = getattr(engine, "info", None)
     model_id = getattr(info, "model_id", None) or getattr(engine, "model_id", "unknown")
     return str(model_id), str(getattr(engine, "dtype", "unknown"))
-
-
-def _params(sampling: Sampling) -> SamplingParams:
-    return SamplingParams(**sampling.model_dump())

@@ -32,13 +32,17 @@ class _Model(BaseModel):
 
 
 class Sampling(_Model):
-    """Sampling parameters as stored (mirrors dia_engine.SamplingParams)."""
+    """Sampling parameters as stored (mirrors dia_engine.SamplingParams). None = the model family's default
+    (`ModelInfo.default_sampling`); each family reads only its own fields (see `projects.sampling`)."""
 
-    cfg_scale: float = 3.0
-    temperature: float = 1.2
-    top_p: float = 0.95
-    cfg_filter_top_k: int = 45
+    cfg_scale: float | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    cfg_filter_top_k: int | None = None
     max_tokens: int | None = None
+    top_k: int | None = None  # Dia2: audio top-k
+    text_temperature: float | None = None  # Dia2: the text stream's
+    text_top_k: int | None = None
 
 
 class Speaker(_Model):
@@ -76,6 +80,7 @@ class Take(_Model):
     device: str | None = None
     kernels: list[str] | None = None
     sample_rate: int | None = None  # the rate its file is written at (models differ: 44.1 kHz, 24 kHz)
+    words: list[tuple[str, float]] | None = None  # (word, start s) where the model times its words (Dia2)
 
     @field_validator("file")
     @classmethod
@@ -95,6 +100,7 @@ class Line(_Model):
     takes: list[Take] = Field(default_factory=list)
     next_take: int = 1
     sampling: Sampling | None = None  # this line's own sampling parameters; None = the project's
+    sampling_kept: dict[str, Sampling] = Field(default_factory=dict)  # its overrides for other model families
 
     def take(self, take_id: str | None) -> Take | None:
         return next((t for t in self.takes if t.id == take_id), None) if take_id else None
@@ -107,7 +113,11 @@ class ModelKey(_Model):
     dtype: str
 
 
+EXPORT_RATES = (44100, 48000)  # the mix's rates a project offers (the values of ExportSettings.sample_rate)
+
+
 class ExportSettings(_Model):
+    sample_rate: Literal[44100, 48000] = EXPORT_RATES[0]  # the mix's rate: takes of other rates are resampled to it
     lufs: float = DEFAULT_LUFS
     format: Literal["wav", "flac"] = "wav"
     bit_depth: Literal["16", "24", "float"] = "24"
@@ -126,7 +136,10 @@ class ProjectFile(_Model):
     seed: int | None = None  # project seed: makes a fresh render reproducible
     script: str = ""
     default_gap_ms: float = DEFAULT_GAP_MS
-    sampling: Sampling = Field(default_factory=Sampling)
+    sampling: Sampling = Field(default_factory=Sampling)  # for the family of the project's model
+    sampling_family: str | None = None  # the family `sampling` belongs to (None: written before Dia2, so "dia")
+    sampling_kept: dict[str, Sampling] = Field(default_factory=dict)  # the values of other families, restored
+    #                                                                   when the project returns to one
     speakers: dict[SpeakerId, Speaker] = Field(default_factory=_default_speakers)
     lines: list[Line] = Field(default_factory=list)  # in script order
     removed_lines: list[Line] = Field(default_factory=list)  # lines cut from the script, kept with their takes

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from dia_engine import FRAMES_PER_SECOND
+from dia_engine import ModelInfo
 
 from . import store
 from .audio import resample
@@ -30,7 +30,7 @@ from .export import ExportOptions, ExportResult, export_timeline
 from .files import describe_os_error
 from .fingerprint import line_fingerprint
 from .identity import match_lines
-from .limits import MAX_TEXT_BYTES
+from .limits import prompt_frames
 from .lint import LintIssue, lint_script
 from .model import Line, ModelKey, ProjectFile, Sampling, Speaker, Take
 from .script import Script, ScriptLine, parse_script
@@ -233,12 +233,13 @@ class Project:
             self.doc.lines = new_lines
             self.doc.removed_lines = removed
 
-    def lint(self, max_text_bytes: int = MAX_TEXT_BYTES) -> list[LintIssue]:
+    def lint(self, info: ModelInfo | None = None) -> list[LintIssue]:
+        """The script's issues against the limits of the model `info` describes (None: model-free checks only)."""
         with self.lock:
             seconds = sum(s.clip_seconds or 0.0 for s in self.doc.speakers.values() if s.clip)
-            frames = round(seconds * FRAMES_PER_SECOND)
-            return lint_script(self.script, prompt_transcript=prompt_transcript(self.doc.speakers),
-                               prompt_frames=frames, max_text_bytes=max_text_bytes)
+            frames = prompt_frames(info, seconds) if info is not None else 0
+            return lint_script(self.script, info, prompt_transcript=prompt_transcript(self.doc.speakers),
+                               prompt_frames=frames)
 
     # ----- speakers -------------------------------------------------------------------------------
     def set_speaker(self, speaker_id: str, *, name: str | None = None, clip: Path | None | object = _UNSET,
@@ -291,18 +292,42 @@ class Project:
             line.sampling = sampling.model_copy() if sampling is not None else None
             return line
 
+    def use_sampling_of(self, family: str) -> bool:
+        """Make the project's (and each line's own) sampling values those of model family `family`: the values
+        in use are kept aside under their family and `family`'s own come back (its defaults the first time).
+        Returns whether anything was swapped."""
+        with self.lock:
+            doc = self.doc
+            current = doc.sampling_family or "dia"  # projects from before Dia2 held Dia 1.6B's values
+            doc.sampling_family = family
+            if current == family:
+                return False
+            doc.sampling_kept[current] = doc.sampling
+            doc.sampling = doc.sampling_kept.pop(family, None) or Sampling()
+            for line in doc.lines + doc.removed_lines:
+                if line.sampling is not None:
+                    line.sampling_kept[current] = line.sampling
+                else:
+                    line.sampling_kept.pop(current, None)
+                line.sampling = line.sampling_kept.pop(family, None)
+            return True
+
     def fingerprint(self, line_id: str) -> str:
         """What a take of this line must be made from to be up to date."""
         with self.lock:
             return line_fingerprint(self.script_line(line_id).model_text, voices_fingerprint(self.doc.speakers),
                                     self.line_sampling(line_id), self.doc.model)
 
-    def set_model(self, model_id: str, dtype: str) -> None:
-        """The model and precision generating from now on: lines whose takes came from another turn stale."""
+    def set_model(self, model_id: str, dtype: str, family: str | None = None) -> None:
+        """The model and precision generating from now on: lines whose takes came from another turn stale (their
+        takes are kept). With the model's `family`, the sampling values in use become that family's own (those
+        of the family left are kept for a return, see `use_sampling_of`)."""
         with self.lock:
             key = ModelKey(model_id=model_id, dtype=dtype)
             if self.doc.model != key:
                 self.doc.model = key
+            if family is not None:
+                self.use_sampling_of(family)
 
     def status(self, line_id: str) -> LineStatus:
         with self.lock:
@@ -357,7 +382,7 @@ class Project:
     def add_take(self, line_id: str, audio: np.ndarray, sample_rate: int, *, seed: int, sampling: Sampling,
                  model_id: str, fingerprint: str, parts: int = 1, dtype: str | None = None,
                  device: str | None = None, kernels: list[str] | None = None,
-                 line_text: str | None = None) -> Take | None:
+                 line_text: str | None = None, words: list[tuple[str, float]] | None = None) -> Take | None:
         """Store a new take, make it the line's active take and save the project at once.
 
         A line cut from the script meanwhile keeps the take in its record (pasting the line back brings it); the
@@ -375,7 +400,8 @@ class Project:
             take = Take(id=take_id, file=relative, seed=seed, sampling=sampling, model_id=model_id,
                         fingerprint=fingerprint, duration=len(audio) / sample_rate,
                         created=datetime.now(timezone.utc), parts=parts, dtype=dtype, device=device,
-                        kernels=sorted(kernels) if kernels else None, sample_rate=sample_rate)
+                        kernels=sorted(kernels) if kernels else None, sample_rate=sample_rate,
+                        words=[tuple(w) for w in words] if words is not None else None)
             folder = self.folder
         try:
             write_take_files(folder, line, take, audio, sample_rate)
@@ -442,7 +468,8 @@ class Project:
         if missing and not allow_missing:
             raise IncompleteProjectError(f"line{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                                          "of the script have no take yet: generate them first")
-        clips, warnings, rate = [], [], None
+        clips, warnings = [], []
+        rate = self.doc.export.sample_rate  # takes of other rates (another model) are resampled to it
         for item in placed:  # headers only, outside the lock: the audio is read when the mix is rendered
             problem = take_problem(folder, item.take)
             if problem is not None:
@@ -450,11 +477,9 @@ class Project:
                                 f"{item.take.id} cannot be used: {problem}")
                 continue
             item_rate = take_rate(folder, item.take)
-            rate = rate or item_rate
             clips.append(ClipSpec(item.line_id, _TakeLoader(folder, item.take, item_rate, rate), gap_ms=item.gap_ms,
                                   gain_db=item.gain_db, trim_silence=item.trim_silence, stem=item.stem,
                                   info=item.info, key=(item.take.file, item_rate, rate)))
-        rate = rate or self._default_rate()
         timeline = arrange(clips, rate, spans=lambda spec: self._span(spec, rate))
         timeline.warnings = warnings
         return timeline
@@ -468,11 +493,6 @@ class Project:
             self._spans[key] = span
         return span
 
-    def _default_rate(self) -> int:
-        from dia_engine import SAMPLE_RATE  # an empty timeline still needs a rate
-
-        return SAMPLE_RATE
-
     def _placements(self) -> tuple[list[_Placed], list[str]]:
         placed, missing = [], []
         names = self.doc.speakers
@@ -485,12 +505,13 @@ class Project:
             manifest = {
                 "line": parsed.source_line, "id": line.id, "speaker": parsed.speaker,
                 "speaker_name": names[parsed.speaker].name, "text": parsed.spoken_text,
-                "take": take.id, "seed": take.seed,
+                "take": take.id, "seed": take.seed, "model": take.model_id,
             }
             placed.append(_Placed(line.id, take.model_copy(),
                                   self.doc.default_gap_ms if line.gap_ms is None else line.gap_ms,
                                   line.gain_db, line.trim_silence, "+".join(sorted(parsed.speakers)),
-                                  {"cue": cue, "manifest": manifest}))
+                                  {"cue": cue, "manifest": manifest, "turns": parsed.turns, "words": take.words,
+                                   "names": {s: names[s].name for s in ("S1", "S2")}}))
         return placed, missing
 
     def export(self, out: Path, options: ExportOptions | None = None, *, complete: bool = False) -> ExportResult:

@@ -8,9 +8,9 @@ knows who speaks.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from dia_engine import text_byte_length
+from dia_engine import ModelInfo
 
 from .estimate import estimate_seconds
 from .script import Turn
@@ -47,22 +47,17 @@ def render_units(units: Sequence[Unit]) -> str:
     return " ".join(out)
 
 
-def split_for_model(
-    turns: Sequence[Turn],
-    *,
-    max_bytes: int,
-    max_seconds: float,
-    measure: Callable[[str], int] = text_byte_length,
-) -> list[str]:
-    """Model texts for `turns`, each at most `max_bytes` (as the model counts them) and about `max_seconds` long.
+def split_for_model(turns: Sequence[Turn], info: ModelInfo, *, max_text: int, max_seconds: float) -> list[str]:
+    """Model texts for `turns`, each at most `max_text` long as the model counts text (`info.measure_text`: bytes
+    for Dia 1.6B, tokens for Dia2) and about `max_seconds` long at the family's speaking rate.
 
     A line that fits comes back as one part, identical to the line's model text."""
-    if max_bytes < 8:
-        raise ValueError(f"there is no room for the line's text: only {max_bytes} bytes are left for it")
+    if max_text < 8:
+        raise ValueError(f"there is no room for the line's text: only {max_text} {info.text_unit} are left for it")
 
     def fits(units: Sequence[Unit]) -> bool:
         spoken = " ".join(piece for _, piece in units)
-        return measure(render_units(units)) <= max_bytes and estimate_seconds(spoken) <= max_seconds
+        return info.measure_text(render_units(units)) <= max_text and estimate_seconds(spoken, info) <= max_seconds
 
     def smaller(unit: Unit) -> list[Unit]:
         """Break a piece that does not fit alone into the next finer pieces."""

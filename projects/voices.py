@@ -1,7 +1,9 @@
 """Speakers' reference clips: checking and copying them into `voices/`, and the combined voice prompt of a line.
 
-Dia keeps voices consistent when every line is generated after the same prompt: S1's clip then S2's clip,
-with their transcripts (tagged with the speaker) in front of the line's text.
+Dia keeps voices consistent when every line is generated after the same prompt: S1's clip then S2's clip.
+Dia 1.6B reads their transcripts (tagged with the speaker) in front of the line's text; Dia2 takes the two clips
+as its speaker 1 / speaker 2 prefix, each with its own transcript (and word timings). Each engine encodes the
+clips with its own codec (DAC or Mimi) and caches the codes.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def tagged_transcript(speaker_id: str, transcript: str) -> str:
     return text
 
 
+def _untagged(transcript: str) -> str:
+    """The transcript's words without speaker tags (Dia2 knows each clip's speaker by its place)."""
+    return " ".join(word for word in transcript.split() if word not in ("[S1]", "[S2]"))
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -107,19 +114,26 @@ class VoicePromptCache:
     def __init__(self, engine) -> None:
         self._engine = engine
         self._prompts: dict[str, VoicePrompt | None] = {}
+        # Dia2 clips are positional (speaker 1, speaker 2) and read their transcripts as plain words.
+        self._positional = getattr(engine, "info", None) is not None and engine.info.family == "dia2"
 
     def prompt(self, project_folder: Path, speakers: dict[str, Speaker]) -> VoicePrompt | None:
         """The combined S1-then-S2 prompt, the single clip's prompt, or None when no speaker has a clip."""
         key = voices_fingerprint(speakers)
         if key not in self._prompts:
+            if self._positional and speakers["S2"].clip and not speakers["S1"].clip:
+                raise VoiceClipError("Dia2 takes speaker 2's clip only after speaker 1's: give S1 a voice clip "
+                                     "too, or remove S2's")
             prompts = []
             for speaker_id in ("S1", "S2"):
                 speaker = speakers[speaker_id]
                 if not speaker.clip:
                     continue
                 path = Path(project_folder) / speaker.clip
+                transcript = (" ".join(_untagged(speaker.transcript).split()) if self._positional
+                              else tagged_transcript(speaker_id, speaker.transcript))
                 try:
-                    prompts.append(self._engine.encode_voice(path, tagged_transcript(speaker_id, speaker.transcript)))
+                    prompts.append(self._engine.encode_voice(path, transcript))
                 except AudioInputError as error:
                     raise VoiceClipError(f"voice clip of {speaker_id} ({path}) cannot be used: {error}") from None
             if not prompts:

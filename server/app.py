@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from dia_engine import GenerationOutOfMemory, text_byte_length
+from dia_engine import GenerationOutOfMemory
 
 from .audio_formats import FORMATS, OPENAI_PCM_SAMPLE_RATE, EncodedAudio, available_formats, encode_audio
 from .errors import ApiError, error_response, install_error_handlers
@@ -45,7 +45,8 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
     scheduler = BatchScheduler(engine, voices, max_batch_size=max_batch_size, batch_window=batch_window)
     formats = available_formats()
     speech_default_format = "mp3" if formats["mp3"] is None else "wav"
-    model_names = list(dict.fromkeys(["dia", engine.model_id, *OPENAI_MODEL_ALIASES]))
+    info = engine.info
+    model_names = list(dict.fromkeys([engine.model_id, "dia", *OPENAI_MODEL_ALIASES]))
     started = time.time()
 
     @asynccontextmanager
@@ -57,7 +58,8 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
             await run_in_threadpool(scheduler.stop)
 
     app = FastAPI(title="Dia Studio speech server", version="1", lifespan=lifespan,
-                  description="Dia 1.6B text-to-dialogue with the voices of a Dia Studio project or folder.")
+                  description=f"{info.family_name} text-to-dialogue ({engine.model_id}) with the voices of a Dia "
+                              "Studio project or folder.")
     app.state.scheduler = scheduler
     app.state.voices = voices
     install_error_handlers(app, debug=debug, body_fields={"/generate": list(GenerateBody.model_fields),
@@ -101,17 +103,24 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
                 raise ApiError(400, f"{voice_field}: unknown voice {exc.voice_id!r}{pair}; this server has: {known} "
                                     f"(see GET /voices)", param=voice_field, code="voice_not_found") from None
         # The model reads the voice transcript, a space, then the text: all of it must fit its text length.
-        length = text_byte_length(f"{transcript} {model_text}" if transcript else model_text)
-        if length > engine.max_text_bytes:
-            with_voice = (f" including the voice transcript ({text_byte_length(transcript) + 1} bytes)"
+        length = info.measure_text(f"{transcript} {model_text}" if transcript else model_text)
+        if length > info.text_limit:
+            unit = info.text_unit
+            with_voice = (f" including the voice transcript ({info.measure_text(transcript + ' ')} {unit})"
                           if transcript else "")
-            raise ApiError(400, f"{text_field}: too long: the model text is {length} bytes{with_voice}, the model "
-                                f"reads at most {engine.max_text_bytes}; split it into several requests",
+            raise ApiError(400, f"{text_field}: too long: the model text is {length} {unit}{with_voice}, the model "
+                                f"reads at most {info.text_limit}; split it into several requests",
                            param=text_field, code="input_too_long")
         try:
             sampling = fields.sampling()
         except ValueError as exc:  # the engine's own checks, should a value pass the schema's ranges
             raise ApiError(400, str(exc), code="invalid_value") from None
+        foreign = [name for name in sampling.FIELDS if getattr(sampling, name) is not None
+                   and name not in info.sampling_fields]
+        if foreign:
+            raise ApiError(400, f"{foreign[0]}: {info.family_name} ({engine.model_id}) has no sampling parameter "
+                                f"{', '.join(foreign)}; it reads {', '.join(info.sampling_fields)}",
+                           param=foreign[0], code="unsupported_parameter")
         if stream:
             return await speak_streamed(request, fields, model_text, text_field, voice_id, sampling, fmt,
                                         pcm_rate, sse)
@@ -184,7 +193,7 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
 
         def done_event() -> dict:
             frames = len(job.future.result().result.codes) if job.future.done() and not job.future.exception() else 0
-            size = text_byte_length(model_text)
+            size = info.measure_text(model_text)
             return {"type": "speech.audio.done",
                     "usage": {"input_tokens": size, "output_tokens": frames, "total_tokens": size + frames}}
 
@@ -237,8 +246,16 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
         return model_entry(model_id)
 
     def model_entry(name: str) -> dict:
+        """OpenAI's model object; every name means the loaded model, described in `dia` (our extension)."""
         return {"id": name, "object": "model", "created": int(started), "owned_by": "dia-studio",
-                "root": engine.model_id}
+                "root": engine.model_id, "dia": model_facts()}
+
+    def model_facts() -> dict:
+        return {"family": info.family, "family_name": info.family_name, "variant": info.variant,
+                "sample_rate": info.sample_rate, "frames_per_second": info.frames_per_second,
+                "max_seconds": round(info.max_seconds, 2), "text_limit": info.text_limit,
+                "text_unit": info.text_unit, "word_timestamps": info.word_timestamps,
+                "sampling": {name: getattr(info.default_sampling, name) for name in info.sampling_fields}}
 
     @app.get("/voices", summary="Voices with their transcripts")
     async def list_voices() -> dict:
@@ -256,8 +273,9 @@ def create_app(engine, voices: VoiceLibrary | None = None, *, api_key: str | Non
             "model": engine.model_id,
             "device": engine.device,
             "dtype": engine.dtype,
-            "sample_rate": engine.sample_rate,
-            "max_text_bytes": engine.max_text_bytes,
+            "sample_rate": info.sample_rate,
+            "text_limit": info.text_limit,
+            "text_unit": info.text_unit,
             "voices": len(voices),
             "formats": {name: reason is None for name, reason in formats.items()},
             "uptime_seconds": round(time.time() - started, 3),

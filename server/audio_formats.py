@@ -14,7 +14,8 @@ import numpy as np
 import soundfile as sf
 
 FORMATS = ("wav", "flac", "mp3", "opus", "pcm")
-OPUS_SAMPLE_RATE = 48000  # Opus only takes 8/12/16/24/48 kHz; 48 kHz keeps the full band of 44.1 kHz audio
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)  # all Opus takes: others (44.1 kHz) go up to 48 kHz
+OPUS_SAMPLE_RATE = 48000
 OPENAI_PCM_SAMPLE_RATE = 24000  # OpenAI's `pcm` is headerless 24 kHz s16le; clients hard-code that rate
 
 MEDIA_TYPES = {
@@ -60,7 +61,8 @@ def available_formats() -> dict[str, str | None]:
 
 
 def encode_audio(audio: np.ndarray, sample_rate: int, fmt: str, *, pcm_sample_rate: int | None = None) -> EncodedAudio:
-    """Encode mono float samples in [-1, 1]. `pcm_sample_rate` resamples raw PCM (default: keep the rate)."""
+    """Encode mono float samples in [-1, 1] at their own rate where the format takes it (Opus takes 8-48 kHz
+    but not 44.1). `pcm_sample_rate` resamples raw PCM (default: keep the rate)."""
     if fmt not in FORMATS:
         raise UnsupportedFormatError(f"unknown audio format {fmt!r}; choose one of {', '.join(FORMATS)}")
     reason = available_formats()[fmt]
@@ -78,7 +80,7 @@ def encode_audio(audio: np.ndarray, sample_rate: int, fmt: str, *, pcm_sample_ra
     if samples.size == 0 and fmt != "wav":
         # FLAC, MP3 and Ogg files without a single sample are unreadable; 10 ms of silence is a valid file.
         samples = np.zeros(sample_rate // 100, np.float32)
-    if fmt == "opus":
+    if fmt == "opus" and sample_rate not in OPUS_RATES:  # Dia2's 24 kHz stays; Dia 1.6B's 44.1 kHz goes to 48
         rate = OPUS_SAMPLE_RATE
         samples = np.clip(resample(samples, sample_rate, rate), -1.0, 1.0)
     container, subtype = _SOUNDFILE_TARGETS[fmt]

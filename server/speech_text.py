@@ -31,3 +31,8 @@ def as_speaker(text: str, speaker: str) -> str:
     if not turns or len({turn.speaker for turn in turns}) > 1:
         return dialogue_text(text)
     return f"[{speaker}] " + " ".join(turn.text for turn in turns)
+
+
+def spoken_words(text: str) -> str:
+    """The words of a dialogue text without its speaker tags."""
+    return " ".join(turn.text for line in parse_script(text).lines for turn in line.turns)

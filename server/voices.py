@@ -18,7 +18,7 @@ from pathlib import Path
 from dia_engine import VoicePrompt, combine_voices
 from projects.voices import VoiceClipError, check_clip
 
-from .speech_text import as_speaker
+from .speech_text import as_speaker, spoken_words
 
 # Containers libsndfile reads; other files in a voices folder (the .txt transcripts, notes) are ignored.
 CLIP_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aiff", ".aif", ".caf", ".w64")
@@ -180,7 +180,10 @@ class VoiceLibrary:
         with self._lock:
             prompt = self._prompts.get(key)
             if prompt is None:
-                prompt = engine.encode_voice(voice.clip, as_speaker(voice.transcript, speaker))
+                transcript = as_speaker(voice.transcript, speaker)
+                if engine.info.family == "dia2":  # Dia2 knows a clip's speaker by its place: plain words
+                    transcript = spoken_words(transcript)
+                prompt = engine.encode_voice(voice.clip, transcript)
                 self._prompts[key] = prompt
             return prompt
 

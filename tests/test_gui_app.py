@@ -52,6 +52,8 @@ def make_window(qtbot, tmp_path, tiny_engine, questions):
 
     def make(engine_factory=lambda _settings: tiny_engine, settings_file: Path | None = None) -> MainWindow:
         q = QSettings(str(settings_file or tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        if q.value("engine/model") is None:  # the editor's model is the tiny one the factory gives
+            q.setValue("engine/model", str(ROOT / "tests/data/dia-tiny"))
         window = MainWindow(AppSettings(q), scratch_root=tmp_path / "scratch", engine_factory=engine_factory)
         window.resize(1280, 800)
         window.show()
@@ -542,17 +544,41 @@ def test_settings_dialog_stores_engine_and_defaults(qtbot, tmp_path):
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
-    dialog.model_edit.setText(str(ROOT / "tests/data/dia-tiny"))
+    dialog.model_picker.set_model(str(ROOT / "tests/data/dia-tiny"))
     dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
-    dialog.sampling_form.temperature_spin.setValue(1.8)
-    dialog.sampling_form.max_tokens_spin.setValue(0)
+    assert "Dia 1.6B" in dialog.sampling_box.title()
+    dialog.sampling_form.spins["temperature"].setValue(1.8)
+    dialog.sampling_form.spins["max_tokens"].setValue(0)
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("flac"))
     assert dialog.apply()  # the engine settings changed: the model must be reloaded
     reread = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     assert reread.engine().model.endswith("dia-tiny") and reread.engine().device == "cpu"
-    assert reread.sampling().temperature == 1.8 and reread.sampling().max_tokens == 0
+    defaults = reread.sampling_defaults("dia")
+    assert defaults["temperature"] == 1.8 and defaults["max_tokens"] is None and defaults["cfg_scale"] is None
     assert reread.export().format == "flac"
     assert not SettingsDialog(reread).apply()  # nothing changed: no reload
+
+
+def test_settings_keep_default_sampling_per_family(qtbot, tmp_path):
+    from gui.settings_dialog import SettingsDialog
+
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    settings.q.setValue("sampling/temperature", 1.5)  # written by a version before Dia2: Dia 1.6B's
+    settings.q.setValue("sampling/max_tokens", 0)
+    assert settings.sampling_defaults("dia")["temperature"] == 1.5
+    assert settings.sampling_defaults("dia")["max_tokens"] is None
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.model_picker.set_model(str(ROOT / "tests/data/dia-tiny"))
+    assert dialog.sampling_form.spins["temperature"].value() == 1.5
+    dialog.model_picker.set_model(str(ROOT / "tests/data/dia2-tiny"))
+    assert "Dia2" in dialog.sampling_box.title() and "text_temperature" in dialog.sampling_form.spins
+    dialog.sampling_form.spins["text_temperature"].setValue(0.4)
+    dialog.model_picker.set_model(str(ROOT / "tests/data/dia-tiny"))  # back: the Dia value is still there
+    assert dialog.sampling_form.spins["temperature"].value() == 1.5
+    dialog.apply()
+    assert settings.sampling_defaults("dia2")["text_temperature"] == 0.4
+    assert settings.sampling_defaults("dia")["temperature"] == 1.5
 
 
 def test_playback_state_is_explained(qtbot, make_window):
@@ -593,15 +619,15 @@ def test_line_sampling_override_in_the_inspector_turns_only_that_line_stale_and_
     assert project.line("L2").sampling == project.sampling() and not inspector.line_sampling_form.isHidden()
     assert gutter_states(window) == [LineState.DONE, LineState.DONE]
     form = inspector.line_sampling_form
-    form.max_tokens_spin.setValue(40)
-    form.temperature_spin.setValue(0.8)  # merges with the previous edit: one undo step
+    form.spins["max_tokens"].setValue(40)
+    form.spins["temperature"].setValue(0.8)  # merges with the previous edit: one undo step
     assert project.line("L2").sampling.max_tokens == 40 and project.line("L2").sampling.temperature == 0.8
     assert project.line("L1").sampling is None
     assert gutter_states(window) == [LineState.DONE, LineState.STALE]
 
     window.act_undo.trigger()  # back to the project's values: done again
     assert project.line("L2").sampling == project.sampling()
-    assert form.max_tokens_spin.value() == MAX_TOKENS and inspector.override_check.isChecked()
+    assert form.spins["max_tokens"].value() == MAX_TOKENS and inspector.override_check.isChecked()
     assert gutter_states(window) == [LineState.DONE, LineState.DONE]
     window.act_undo.trigger()  # no override any more
     assert project.line("L2").sampling is None and not inspector.override_check.isChecked()

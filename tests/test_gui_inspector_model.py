@@ -10,6 +10,8 @@ from gui.line_state import LineState, LineView
 from projects.model import Sampling
 from projects.project import Project
 
+from model_infos import TINY_DIA as DIA
+
 
 def project_with(tmp_path, script="[S1] Hello there, friends.\n[S2] Hi.\n") -> Project:
     project = Project.create(tmp_path / "p")
@@ -25,10 +27,11 @@ def test_no_line_is_the_empty_model(tmp_path):
 
 def test_the_model_follows_text_sampling_and_voices(tmp_path):
     project = project_with(tmp_path)
-    model = inspect_line(project, "L1")
+    model = inspect_line(project, "L1", info=DIA)
     assert model.title == "L1 · Speaker 1 (S1) · script line 1"
     assert model.text == "[S1] Hello there, friends."
-    assert model.project_sampling == "cfg 3 · T 1.2 · p 0.95 · k 45"
+    assert model.project_sampling == "cfg 3 · T 1.2 · p 0.95 · filter k 45"  # Dia 1.6B's defaults, filled in
+    assert inspect_line(project, "L1").project_sampling == "the model's defaults"  # the model not described yet
     assert any("no voice clip" in issue for issue in model.issues)
     assert model.generate_label == "Generate" and model.can_generate and model.takes == ()
 
@@ -40,10 +43,10 @@ def test_the_model_follows_text_sampling_and_voices(tmp_path):
     project.set_speaker("S1", clip=clip, transcript="This is how I sound.", name="Maya")
     project.set_speaker("S2", clip=clip, transcript="And this is me.")
 
-    model = inspect_line(project, "L1")
+    model = inspect_line(project, "L1", info=DIA)
     assert model.text == "[S1] Hello there, dear friends. (laughs)"
     assert model.title.startswith("L1 · Maya (S1)")
-    assert model.project_sampling == "cfg 3 · T 1.5 · p 0.95 · k 45 · max 500"
+    assert model.project_sampling == "cfg 3 · T 1.5 · p 0.95 · filter k 45 · max 500"
     assert not any("no voice clip" in issue for issue in model.issues)
 
 
@@ -53,6 +56,7 @@ def test_takes_state_and_blocking(tmp_path):
                      fingerprint=project.fingerprint("L1"))
     model = inspect_line(project, "L1", LineView(LineState.DONE, "S1", 1.0, 0.1))
     assert [(row.take_id, row.active, row.seed, row.length) for row in model.takes] == [("L1-1", True, 5, "0.10 s")]
+    assert model.takes[0].model == "tiny" == model.takes[0].model_id  # the model that made it
     assert model.generate_label == "Regenerate" and model.can_generate and model.state is LineState.DONE
     assert model.state_text.startswith("Done")
 

@@ -8,6 +8,7 @@ from dia_engine import FRAMES_PER_SECOND
 from projects.generation import GenerationService
 from projects.model import Sampling
 from projects.project import Project
+from projects.sampling import resolved_values
 from projects.takes import LineStatus
 
 SCRIPT = "[S1] Hello there, welcome to the show.\n[S2] Thanks, glad to be here!\n[S1] Let us begin."
@@ -45,7 +46,7 @@ def test_an_override_makes_only_that_line_stale_and_clearing_restores_it(tmp_pat
     project.doc.sampling = Sampling(**{**project.sampling().model_dump(), "cfg_scale": 2.0})
     assert project.statuses() == {"L1": LineStatus.STALE, "L2": LineStatus.STALE, "L3": LineStatus.STALE}
     l2_override = project.fingerprint("L2")
-    project.doc.sampling = Sampling(**{**project.sampling().model_dump(), "cfg_scale": 3.0})
+    project.doc.sampling = Sampling(**{**project.sampling().model_dump(), "cfg_scale": None})  # the default again
     assert project.fingerprint("L2") == l2_override
 
     project.set_line_sampling("L2", None)
@@ -64,8 +65,12 @@ def test_generation_uses_the_line_override_and_records_it(tmp_path, tiny_engine)
     report = service.run(jobs)
     assert set(project.statuses().values()) == {LineStatus.DONE}
     l1, l3 = report.takes["L1"], report.takes["L3"]  # same speaker, similar length of text
-    assert l1.sampling == override and l1.fingerprint == project.fingerprint("L1")
-    assert l3.sampling == project.sampling() and l3.fingerprint == project.fingerprint("L3")
+    # Each take records every value it was made with: the family's defaults filled in where the project had none.
+    info = tiny_engine.info
+    assert l1.sampling == Sampling(**resolved_values(info, override.model_dump())) and l1.sampling.cfg_scale == 3.0
+    assert l1.fingerprint == project.fingerprint("L1")
+    assert l3.sampling == Sampling(**resolved_values(info, project.sampling().model_dump()))
+    assert l3.fingerprint == project.fingerprint("L3")
     # The engine saw the override: 20 decoder steps cannot make more than 20 frames of audio.
     assert 0 < l1.duration <= LINE_TOKENS / FRAMES_PER_SECOND + 1e-6
     assert l3.duration > l1.duration

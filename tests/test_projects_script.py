@@ -16,6 +16,8 @@ from projects.script import parse_script
 from projects.split import split_for_model, split_sentences
 from projects.tags import TAGS_FILE, find_tags, known_tags, unknown_tags
 
+from model_infos import DIA2_2B, DIA_16B
+
 DIA_TAGS = ["laughs", "clears throat", "sighs", "gasps", "coughs", "singing", "sings", "mumbles", "beep", "groans",
             "sniffs", "claps", "screams", "inhales", "exhales", "applause", "burps", "humming", "sneezes", "chuckle",
             "whistles"]
@@ -90,9 +92,9 @@ def test_parser_never_crashes_and_lines_are_well_formed(text):
         assert 1 <= line.source_line <= line_count
         assert line.text == line.text.strip() and line.text
     # lint and splitting also accept whatever the parser produced
-    lint_script(script)
+    lint_script(script, DIA_16B)
     for line in script.lines:
-        for part in split_for_model(line.turns, max_bytes=40, max_seconds=3.0):
+        for part in split_for_model(line.turns, DIA_16B, max_text=40, max_seconds=3.0):
             assert part.startswith(("[S1] ", "[S2] "))
 
 
@@ -103,7 +105,7 @@ def test_split_parts_respect_the_byte_limit_and_keep_every_word(words, max_bytes
     if not script.lines:
         return
     (line,) = script.lines
-    parts = split_for_model(line.turns, max_bytes=max_bytes, max_seconds=1000.0)
+    parts = split_for_model(line.turns, DIA_16B, max_text=max_bytes, max_seconds=1000.0)
     assert all(text_byte_length(part) <= max_bytes for part in parts)
     rejoined = "".join(re.sub(r"\[S[12]\] ?", "", p).replace(" ", "") for p in parts)
     assert rejoined == line.spoken_text.replace(" ", "").replace("[S1]", "").replace("[S2]", "")
@@ -127,48 +129,49 @@ def _codes(issues, line=None):
 
 
 def test_lint_empty_script_is_an_error():
-    (issue,) = lint_script(parse_script("\n  \n[S1]\n"))
+    (issue,) = lint_script(parse_script("\n  \n[S1]\n"), DIA_16B)
     assert issue.severity == "error" and issue.code == "empty-script"
 
 
 def test_lint_unknown_tag_is_a_warning_naming_it():
-    issues = lint_script(parse_script("[S1] Hello there, this is a fairly long line of text (dances) for sure, yes."))
+    issues = lint_script(parse_script("[S1] Hello there, this is a fairly long line of text (dances) for sure, yes."),
+                         DIA_16B)
     (unknown,) = [i for i in issues if i.code == "unknown-tag"]
     assert unknown.severity == "warning" and "(dances)" in unknown.message and unknown.source_line == 1
 
 
 def test_lint_first_line_should_be_s1():
-    assert "first-speaker" in _codes(lint_script(parse_script("[S2] Hi")))
-    assert "first-speaker" in _codes(lint_script(parse_script("no tag at all")))
-    assert "first-speaker" not in _codes(lint_script(parse_script("[S1] Hi\n[S2] Hello")))
+    assert "first-speaker" in _codes(lint_script(parse_script("[S2] Hi"), DIA_16B))
+    assert "first-speaker" in _codes(lint_script(parse_script("no tag at all"), DIA_16B))
+    assert "first-speaker" not in _codes(lint_script(parse_script("[S1] Hi\n[S2] Hello"), DIA_16B))
 
 
 def test_lint_duration_warnings():
     short, good, long = "[S1] Hi.", "[S1] " + "word " * 18, "[S1] " + "This is a sentence. " * 20
-    assert estimate_seconds("Hi.") < 5 < estimate_seconds("word " * 18) < 20
-    assert estimate_seconds("This is a sentence. " * 20) > 20
-    issues = lint_script(parse_script("\n".join([short, good, long])))
+    assert estimate_seconds("Hi.", DIA_16B) < 5 < estimate_seconds("word " * 18, DIA_16B) < 20
+    assert estimate_seconds("This is a sentence. " * 20, DIA_16B) > 20
+    issues = lint_script(parse_script("\n".join([short, good, long])), DIA_16B)
     assert _codes(issues, 1) == ["short"]
     assert _codes(issues, 2) == []
     assert "long" in _codes(issues, 3)
     # with a voice prompt before it, short text has context and is fine
-    assert "short" not in _codes(lint_script(parse_script(short), prompt_transcript="[S1] A clip."))
+    assert "short" not in _codes(lint_script(parse_script(short), DIA_16B, prompt_transcript="[S1] A clip."))
 
 
 def test_lint_over_the_model_limit_says_it_will_be_split():
     text = "[S1] " + " ".join(f"Sentence number {i} is here." for i in range(60))  # ~1.6 kB
-    issues = lint_script(parse_script(text))
+    issues = lint_script(parse_script(text), DIA_16B)
     (split,) = [i for i in issues if i.code == "split"]
     assert split.severity == "info" and "parts" in split.message
 
 
 def test_lint_voice_clips_that_fill_the_audio_length_are_an_error():
-    issues = lint_script(parse_script("[S1] Hi"), prompt_transcript="[S1] A. [S2] B.", prompt_frames=2900)
+    issues = lint_script(parse_script("[S1] Hi"), DIA_16B, prompt_transcript="[S1] A. [S2] B.", prompt_frames=2900)
     assert issues[0].code == "voice-length" and issues[0].severity == "error" and "34 s" in issues[0].message
 
 
 def test_lint_transcripts_that_fill_the_text_length_are_an_error():
-    issues = lint_script(parse_script("[S1] Hi"), prompt_transcript="[S1] " + "x" * 1100)
+    issues = lint_script(parse_script("[S1] Hi"), DIA_16B, prompt_transcript="[S1] " + "x" * 1100)
     assert issues[0].code == "voice-transcripts" and issues[0].severity == "error"
 
 
@@ -180,23 +183,23 @@ def test_split_sentences_keeps_punctuation():
 
 def test_a_line_that_fits_is_one_part_equal_to_its_model_text():
     (line,) = parse_script("[S1] Hi! [S2] Hello. How are you?").lines
-    assert split_for_model(line.turns, max_bytes=1024, max_seconds=30) == [line.model_text]
+    assert split_for_model(line.turns, DIA_16B, max_text=1024, max_seconds=30) == [line.model_text]
 
 
 def test_long_line_splits_at_sentences_and_each_part_carries_its_speaker():
     (line,) = parse_script("[S1] One two three. Four five six. [S2] Seven eight. Nine ten eleven.").lines
-    parts = split_for_model(line.turns, max_bytes=22, max_seconds=30)
+    parts = split_for_model(line.turns, DIA_16B, max_text=22, max_seconds=30)
     assert parts == ["[S1] One two three.", "[S1] Four five six.", "[S2] Seven eight.", "[S2] Nine ten eleven."]
-    assert split_for_model(line.turns, max_bytes=40, max_seconds=30) == [
+    assert split_for_model(line.turns, DIA_16B, max_text=40, max_seconds=30) == [
         "[S1] One two three. Four five six.", "[S2] Seven eight. Nine ten eleven."]
 
 
 def test_split_by_duration_and_inside_words_as_a_last_resort():
     (line,) = parse_script("[S1] " + "Short sentence here. " * 10).lines
-    parts = split_for_model(line.turns, max_bytes=1024, max_seconds=3.0)
-    assert len(parts) > 1 and all(estimate_seconds(p[5:]) <= 3.0 for p in parts)
+    parts = split_for_model(line.turns, DIA_16B, max_text=1024, max_seconds=3.0)
+    assert len(parts) > 1 and all(estimate_seconds(p[5:], DIA_16B) <= 3.0 for p in parts)
     (word,) = parse_script("[S1] " + "x" * 50).lines
-    parts = split_for_model(word.turns, max_bytes=20, max_seconds=100)
+    parts = split_for_model(word.turns, DIA_16B, max_text=20, max_seconds=100)
     assert all(text_byte_length(p) <= 20 for p in parts) and "".join(p[5:] for p in parts) == "x" * 50
 
 

@@ -53,7 +53,7 @@ def test_sampling_and_voices_are_part_of_the_fingerprint_but_names_and_timing_ar
     assert project.lines_to_generate() == []
     project.doc.sampling.temperature = 1.0
     assert project.lines_to_generate() == ["L1", "L2", "L3"]
-    project.doc.sampling.temperature = 1.2
+    project.doc.sampling.temperature = None  # back to the family's default (the editor stores a default as None)
     assert project.lines_to_generate() == []
     project.set_speaker("S2", clip=tone_clip, transcript="A short tone.")
     assert project.lines_to_generate() == ["L1", "L2", "L3"]  # every line's prompt holds both voices

@@ -22,6 +22,8 @@ from server.audio_formats import FORMATS, OPENAI_PCM_SAMPLE_RATE, OPUS_SAMPLE_RA
 from server.runner import BackgroundServer
 from server.voices import VoiceLibrary
 
+from conftest import TINY_MODEL
+
 TOKENS = 80  # decoder steps per request: the voice clips take 26 of them, leaving ~0.6 s of audio
 TIMEOUT = 180  # seconds; generous for a loaded 2-core CI box, never reached when things work
 ALICE = "Hello, I am Alice."
@@ -166,8 +168,13 @@ def test_voice_object_form_and_random_voice(http, client):
 # --- listings --------------------------------------------------------------------------------------------
 
 def test_models_and_voices(client, http):
-    ids = [model.id for model in client.models.list()]
-    assert ids[0] == "dia" and "tts-1" in ids and "gpt-4o-mini-tts" in ids
+    models = client.models.list().data
+    ids = [model.id for model in models]
+    assert ids[0] == str(TINY_MODEL) and "dia" in ids and "tts-1" in ids and "gpt-4o-mini-tts" in ids
+    facts = http.get("/v1/models").json()["data"][0]["dia"]  # the loaded model, as the engine describes it
+    assert (facts["family"], facts["sample_rate"], facts["text_limit"], facts["text_unit"]) == (
+        "dia", 44100, 1024, "bytes")
+    assert facts["sampling"] == {"cfg_scale": 3.0, "temperature": 1.2, "top_p": 0.95, "cfg_filter_top_k": 45}
     assert client.models.retrieve("tts-1").id == "tts-1"
     body = http.get("/voices").json()
     voices = {voice["id"]: voice["transcript"] for voice in body["voices"]}
@@ -200,6 +207,9 @@ GENERATE = {"text": "Hi."}
     ("/generate", {**GENERATE, "temperature": -1}, "temperature", "greater than or equal to 0"),
     ("/generate", {**GENERATE, "top_p": 0}, "top_p", "greater than 0"),
     ("/generate", {**GENERATE, "cfg_filter_top_k": 2.5}, "cfg_filter_top_k", "integer"),
+    ("/generate", {**GENERATE, "text_temperature": 0.5}, "text_temperature",
+     "Dia 1.6B (" + str(TINY_MODEL) + ") has no sampling parameter text_temperature"),
+    ("/v1/audio/speech", {**SPEECH, "top_k": 5}, "top_k", "has no sampling parameter top_k"),
     ("/generate", {**GENERATE, "seed": -1}, "seed", "greater than or equal to 0"),
     ("/generate", {**GENERATE, "max_tokens": 0}, "max_tokens", "greater than or equal to 1"),
     ("/generate", {**GENERATE, "max_tokens": 5000}, "max_tokens", "exceeds the model's audio length"),

@@ -55,6 +55,11 @@ def test_encoding_is_deterministic(fmt):
     assert encode_audio(audio, SR, fmt).data == encode_audio(audio, SR, fmt).data
 
 
+def test_opus_keeps_a_rate_it_takes_and_raises_one_it_does_not():
+    assert encode_audio(tone(440, 0.5, 24000), 24000, "opus").sample_rate == 24000  # Dia2's native rate
+    assert encode_audio(tone(440, 0.5), SR, "opus").sample_rate == OPUS_SAMPLE_RATE  # 44.1 kHz is not an Opus rate
+
+
 def test_pcm_is_headerless_s16le_at_the_requested_rate():
     audio = tone(300, 0.5)
     native = encode_audio(audio, SR, "pcm")

@@ -41,6 +41,19 @@ VOICE_CACHE_SIZE = 64
 SIZES = {(30, 1024): "1b", (28, 2048): "2b"}  # decoder layers and width of the released checkpoints
 
 
+def dia2_info(config: Dia2Config, model_id: str, measure_text: Callable[[str], int]) -> ModelInfo:
+    """The description of a Dia2 checkpoint with this config (the engine's `info`, and `describe`'s without
+    loading weights)."""
+    dec = config.decoder
+    return ModelInfo(
+        family="dia2", variant=SIZES.get((dec.n_layer, dec.n_embd), "custom"), model_id=model_id,
+        sample_rate=SAMPLE_RATE, frames_per_second=FRAMES_PER_SECOND, max_frames=config.max_context_steps,
+        text_limit=config.max_context_steps, text_unit="tokens", codebooks=config.codebooks,
+        word_timestamps=True, default_sampling=DIA2_DEFAULT_SAMPLING, sampling_fields=DIA2_SAMPLING_FIELDS,
+        speech_chars_per_second=DIA2_SPEECH_CHARS_PER_SECOND, measure_text=measure_text,
+    )
+
+
 def rows_independent(model: Dia2Model, max_rows: int) -> bool:
     """Whether every linear layer gives each row the same bits for any row count up to `max_rows` (checked on
     random inputs: kernels choose their method from shapes, not values). Only then may the slot count follow
@@ -112,14 +125,7 @@ class Dia2Engine:
 
     @property
     def info(self) -> ModelInfo:
-        dec = self.config.decoder
-        return ModelInfo(
-            family="dia2", variant=SIZES.get((dec.n_layer, dec.n_embd), "custom"), model_id=self.model_id,
-            sample_rate=SAMPLE_RATE, frames_per_second=FRAMES_PER_SECOND, max_frames=self.config.max_context_steps,
-            text_limit=self.config.max_context_steps, text_unit="tokens", codebooks=self.config.codebooks,
-            word_timestamps=True, default_sampling=DIA2_DEFAULT_SAMPLING, sampling_fields=DIA2_SAMPLING_FIELDS,
-            speech_chars_per_second=DIA2_SPEECH_CHARS_PER_SECOND, measure_text=self.measure_text,
-        )
+        return dia2_info(self.config, self.model_id, self.measure_text)
 
     def measure_text(self, text: str) -> int:
         """Text tokens of a script (speaker tags included), the unit of `info.text_limit`."""
