@@ -237,6 +237,8 @@ class TimelineView(QWidget):
             shift = offset.get(clip.line_id, 0.0)
             x0, x1 = self.x_of(clip.start) + shift, self.x_of(clip.start + clip.duration) + shift
             rect = QRectF(x0, top, max(2.0, x1 - x0), height)
+            if rect.right() < 0 or rect.left() > self.width():
+                continue  # scrolled out of view
             color = stem_color(clip.stem)
             fill = QLinearGradient(rect.topLeft(), rect.bottomLeft())
             fill.setColorAt(0, QColor(color.red(), color.green(), color.blue(), 60))

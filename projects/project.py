@@ -78,6 +78,7 @@ class Project:
         self._saves_written = 0
         self._spans: dict[tuple, tuple[int, int]] = {}  # kept span of each take, by file and trim
         self._script: Script | None = None
+        self._lint_cache: tuple[tuple, list[LintIssue]] | None = None  # the last lint, by what it read
         self._sync_lines()
 
     # ----- opening and saving -------------------------------------------------------------------
@@ -238,8 +239,13 @@ class Project:
         with self.lock:
             seconds = sum(s.clip_seconds or 0.0 for s in self.doc.speakers.values() if s.clip)
             frames = prompt_frames(info, seconds) if info is not None else 0
-            return lint_script(self.script, info, prompt_transcript=prompt_transcript(self.doc.speakers),
-                               prompt_frames=frames)
+            transcript = prompt_transcript(self.doc.speakers)
+            # The editor asks on every repaint and cursor move; the script object is replaced on every edit.
+            key = (id(self.script), self.doc.script, transcript, frames, info)
+            if self._lint_cache is None or self._lint_cache[0] != key:
+                self._lint_cache = (key, lint_script(self.script, info, prompt_transcript=transcript,
+                                                     prompt_frames=frames))
+            return list(self._lint_cache[1])
 
     # ----- speakers -------------------------------------------------------------------------------
     def set_speaker(self, speaker_id: str, *, name: str | None = None, clip: Path | None | object = _UNSET,
