@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import DiaConfig
 from .errors import ModelLoadError
 from .family import DIA2, detect_family, read_config
-from .hub import _looks_like_repo_id
+from .hub import _looks_like_repo_id, local_folder
 from .info import ModelInfo
 from .text import text_byte_length
 from .types import DIA_DEFAULT_SAMPLING, FRAMES_PER_SECOND, SAMPLE_RATE
@@ -57,16 +57,10 @@ def describe(source: str | os.PathLike, cache_dir: str | None = None, *, local_o
 
 def description_folder(source: str | os.PathLike, cache_dir: str | None = None, *, local_only: bool = False) -> Path:
     """A folder holding the model's `config.json` (and tokenizer files where it has them)."""
-    path = Path(source).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise ModelLoadError(f"model source {path} is a file; give the folder that holds config.json")
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"no config.json in model folder {path}")
-        return path
+    folder = local_folder(source)
+    if folder is not None:
+        return folder
     repo_id = str(source)
-    if not _looks_like_repo_id(repo_id):
-        raise ModelLoadError(f"model folder not found: {path}")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import threading
@@ -179,16 +178,7 @@ class DiaEngine:
     # -------------------------------------------------------------------------------------- generation
     def resolve_requests(self, requests: Sequence[GenerationRequest]) -> list[GenerationRequest]:
         """The requests with their sampling filled from the model's defaults (parameters it lacks refused)."""
-        info, resolved = self.info, []
-        for i, req in enumerate(requests):
-            if not isinstance(req, GenerationRequest):
-                raise TypeError(f"request {i} is a {type(req).__name__}, not a GenerationRequest")
-            try:
-                sampling = info.resolve_sampling(req.sampling)
-            except ValueError as exc:
-                raise ValueError(f"request {i}: {exc}") from None
-            resolved.append(dataclasses.replace(req, sampling=sampling))
-        return resolved
+        return self.info.resolve_requests(requests)
 
     def validate(self, requests: Sequence[GenerationRequest]) -> list[int]:
         """Check every request before any work; returns each request's decoder-step budget."""

@@ -105,6 +105,14 @@ def resolve_source(source: str | os.PathLike, cache_dir: str | None = None, file
 
     `files`: the alternatives to fetch for a model that is not a Dia family (the speech recogniser passes its
     own); by default they follow the family its config.json names (`HUB_FILES`)."""
+    folder = local_folder(source)
+    return folder if folder is not None else download(str(source), cache_dir, files)
+
+
+def local_folder(source: str | os.PathLike) -> Path | None:
+    """`source` as a local model folder holding config.json; None when it names a hub repo instead.
+
+    Raises ModelLoadError for a file, a folder without config.json, or a path that is neither."""
     path = Path(source).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -112,10 +120,9 @@ def resolve_source(source: str | os.PathLike, cache_dir: str | None = None, file
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"no config.json in model folder {path}")
         return path
-    text = str(source)
-    if not _looks_like_repo_id(text):
+    if not _looks_like_repo_id(str(source)):
         raise ModelLoadError(f"model folder not found: {path}")
-    return download(text, cache_dir, files)
+    return None
 
 
 def _looks_like_repo_id(source: str) -> bool:

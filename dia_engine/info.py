@@ -7,10 +7,11 @@ defaults, and whether results carry word timestamps. Each family builds its own 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .types import SamplingParams
+from .types import GenerationRequest, SamplingParams
 
 SPEAKER_TAGS = ("[S1]", "[S2]")
 
@@ -48,6 +49,20 @@ class ModelInfo:
                 f"it reads {', '.join(self.sampling_fields)}"
             )
         return params.filled_from(self.default_sampling)
+
+    def resolve_requests(self, requests: Sequence[GenerationRequest]) -> list[GenerationRequest]:
+        """The requests with their sampling filled from this family's defaults (parameters it lacks refused,
+        naming the request)."""
+        resolved = []
+        for i, req in enumerate(requests):
+            if not isinstance(req, GenerationRequest):
+                raise TypeError(f"request {i} is a {type(req).__name__}, not a GenerationRequest")
+            try:
+                sampling = self.resolve_sampling(req.sampling)
+            except ValueError as exc:
+                raise ValueError(f"request {i}: {exc}") from None
+            resolved.append(dataclasses.replace(req, sampling=sampling))
+        return resolved
 
     @property
     def family_name(self) -> str:

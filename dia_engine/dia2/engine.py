@@ -3,7 +3,6 @@ for a Dia2 checkpoint). Faces read the model's facts from `info` and never need 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import secrets
@@ -163,16 +162,7 @@ class Dia2Engine:
 
     # ------------------------------------------------------------------------------------ validation
     def resolve_requests(self, requests: Sequence[GenerationRequest]) -> list[GenerationRequest]:
-        info, resolved = self.info, []
-        for i, req in enumerate(requests):
-            if not isinstance(req, GenerationRequest):
-                raise TypeError(f"request {i} is a {type(req).__name__}, not a GenerationRequest")
-            try:
-                sampling = info.resolve_sampling(req.sampling)
-            except ValueError as exc:
-                raise ValueError(f"request {i}: {exc}") from None
-            resolved.append(dataclasses.replace(req, sampling=sampling))
-        return resolved
+        return self.info.resolve_requests(requests)
 
     def validate(self, requests: Sequence[GenerationRequest]) -> list[int]:
         """Check every request before any work; returns each request's step limit (prefix positions included)."""
