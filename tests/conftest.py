@@ -57,6 +57,14 @@ def one_thread():
 
 
 @pytest.fixture(scope="session")
+def tiny_whisper(tmp_path_factory):
+    """A tiny random Whisper saved as a local model folder (tests/whisper_tiny.py), built once per run."""
+    from whisper_tiny import build_tiny_whisper
+
+    return build_tiny_whisper(tmp_path_factory.mktemp("whisper") / "whisper-tiny")
+
+
+@pytest.fixture(scope="session")
 def dia2_engine(one_thread):
     """The tiny random Dia2 with its tiny Mimi, on the CPU in float32 (shared: loading is the slow part)."""
     from dia_engine import DiaEngine

@@ -15,20 +15,7 @@ from whisper_tiny import as_hub_cache, build_tiny_whisper
 RATE = 24_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: thread hand-offs cost more than the work (10x on a busy 2-core CI machine)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_whisper(tmp_path_factory):
-    return build_tiny_whisper(tmp_path_factory.mktemp("whisper") / "whisper-tiny")
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: thread hand-offs cost more than the work
 
 
 @pytest.fixture(scope="module")

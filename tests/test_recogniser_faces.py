@@ -16,24 +16,11 @@ from projects.take_review import TakeReviewer, retake_failing
 from projects.transcripts import TranscriptCache, Transcriber
 from projects.voices import file_sha256
 from server.voices import VoiceLibrary
-from whisper_tiny import build_tiny_whisper
 
 LINE = "I really like that big old house."
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_whisper(tmp_path_factory):
-    return build_tiny_whisper(tmp_path_factory.mktemp("whisper") / "whisper-tiny")
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: thread hand-offs cost more than the work
 
 
 @pytest.fixture

@@ -19,22 +19,9 @@ from projects.generation import GenerationService
 from projects.project import Project
 from projects.takes import load_take_audio
 from projects.transcripts import TranscriptCache, Transcriber, audio_sha256
-from whisper_tiny import build_tiny_whisper
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_whisper(tmp_path_factory):
-    return build_tiny_whisper(tmp_path_factory.mktemp("whisper") / "whisper-tiny")
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: thread hand-offs cost more than the work
 
 
 @pytest.fixture(autouse=True)
